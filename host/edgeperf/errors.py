@@ -1,0 +1,37 @@
+"""Exception hierarchy: every failure a user can meet has a type and a message that says what to change."""
+
+
+class EdgeperfError(Exception):
+    """Base of every error edgeperf raises on purpose."""
+
+
+class ConfigError(EdgeperfError):
+    """A setting, option or description file is wrong."""
+
+
+class ModelError(EdgeperfError):
+    """A model file is missing, unreadable or does not fit the benchmark."""
+
+
+class DatasetError(EdgeperfError):
+    """A dataset file or label list is missing or does not match the model."""
+
+
+class LinkError(EdgeperfError):
+    """The byte link to a board failed (cannot open, closed, timed out)."""
+
+
+class LinkTimeout(LinkError):
+    """No complete reply arrived in time."""
+
+
+class ProtocolError(EdgeperfError):
+    """The peer sent something the protocol does not allow."""
+
+
+class DeviceError(EdgeperfError):
+    """The board reported an error (an ``e-`` line) or behaved in a way that makes its result unusable."""
+
+
+class SimulatorError(EdgeperfError):
+    """The virtual bench could not be started or stopped."""
