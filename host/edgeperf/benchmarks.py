@@ -1,0 +1,67 @@
+"""One spec per MLPerf Tiny workload: the input contract, windowing, baud rates and quality target.
+
+These are the facts the rules, datasets and reports share; they live only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str                      # the model string the firmware prints in m-model-[...]
+    title: str
+    file_bytes: int                # size of one dataset .bin file
+    input_bytes: int               # bytes uploaded per inference (one window for ad01)
+    input_format: str
+    classes: tuple[str, ...]       # output labels; empty for the anomaly detector
+    metric: str                    # "top1" or "auc"
+    quality_target: float          # top-1 in percent, or AUC
+    baud_performance: int
+    baud_energy: int = 9600
+    window_stride: int | None = None  # ad01: windows of input_bytes every window_stride bytes
+    reference_md5: str = ""        # md5 of the official MLPerf Tiny model
+
+    @property
+    def windows_per_file(self) -> int:
+        if self.window_stride is None:
+            return 1
+        return (self.file_bytes - self.input_bytes) // self.window_stride + 1
+
+    def window(self, data: bytes, index: int = 0) -> bytes:
+        """The bytes uploaded for inference `index` of a dataset file."""
+        if self.window_stride is None:
+            if index:
+                raise IndexError(f"{self.name} files hold one input")
+            return data
+        start = index * self.window_stride
+        return data[start: start + self.input_bytes]
+
+
+KWS_CLASSES = ("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "silence", "unknown")
+IC_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark("kws01", "Keyword spotting (DS-CNN)", 490, 490, "int8 MFCC 49x10, quantized with the model's input parameters",
+                  KWS_CLASSES, "top1", 90.0, 115200, reference_md5="618aeb155673dae92fa6a7f26608add5"),
+        Benchmark("vww01", "Visual wake words (MobileNetV1 0.25)", 27648, 27648, "uint8 RGB 96x96x3, HWC",
+                  ("notperson", "person"), "top1", 80.0, 115200, reference_md5="f0b011416abee0343a5d130cb1f4c18f"),
+        Benchmark("ic01", "Image classification (ResNet-8)", 3072, 3072, "uint8 RGB 32x32x3, HWC",
+                  IC_CLASSES, "top1", 85.0, 115200, reference_md5="2d6dd48722471313e4c4528249205ae3"),
+        Benchmark("ad01", "Anomaly detection (FC autoencoder)", 102400, 2560,
+                  "float32 log-mel 200x128, windows of 5 frames (2560 B) every 512 B",
+                  (), "auc", 0.85, 921600, window_stride=512, reference_md5="361fa1b1b871e2068b2ab38d9805ef56"),
+    )
+}
+
+
+def get_benchmark(name: str) -> Benchmark:
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}") from None

@@ -1,0 +1,31 @@
+"""Where the models and sample sets that ship with edgeperf live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ModelError
+
+
+def models_dir() -> Path:
+    """The `models/` folder: $EDGEPERF_MODELS, or the one beside `host/` in a source checkout."""
+    override = os.environ.get("EDGEPERF_MODELS")
+    candidate = Path(override) if override else Path(__file__).resolve().parents[2] / "models"
+    if not candidate.is_dir():
+        raise ModelError(
+            f"bundled models not found at {candidate}. Install edgeperf from a source checkout "
+            "(pip install -e .) or point EDGEPERF_MODELS at a folder holding <benchmark>.tflite and samples/."
+        )
+    return candidate
+
+
+def bundled_model(benchmark: str) -> Path:
+    path = models_dir() / f"{benchmark}.tflite"
+    if not path.is_file():
+        raise ModelError(f"bundled model {path} is missing; rebuild with `python models/build_models.py`")
+    return path
+
+
+def bundled_samples() -> Path:
+    return models_dir() / "samples"

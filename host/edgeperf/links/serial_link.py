@@ -1,0 +1,81 @@
+"""Serial links opened from pyserial URLs: /dev/tty*, socket://, rfc2217://, loop://."""
+
+from __future__ import annotations
+
+import time
+
+import serial
+
+from ..errors import LinkError
+from .base import Link
+
+
+class SerialLink(Link):
+    """A `Link` over anything pyserial's `serial_for_url` can open.
+
+    The board's port is always given as a URL so that a device on this machine, a
+    virtual board on a pty and a board exported by ser2net are all the same to the host.
+    """
+
+    def __init__(self, url: str, baudrate: int = 115200) -> None:
+        self.url = url
+        try:
+            self._port = serial.serial_for_url(
+                url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
+                timeout=0, rtscts=False, xonxoff=False, do_not_open=False,
+            )
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise LinkError(f"cannot open board link {url!r}: {exc}. Check the port URL "
+                            "(e.g. /dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT) and that no other "
+                            "program holds it.") from exc
+        self._closed = False
+
+    @property
+    def baudrate(self) -> int | None:
+        if self.url.startswith(("socket://", "loop://")):
+            return None
+        return int(self._port.baudrate)
+
+    def write(self, data: bytes) -> None:
+        if self._closed:
+            raise LinkError(f"link {self.url} is closed")
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError(f"writing to {self.url} failed: {exc}") from exc
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        if self._closed:
+            raise LinkError(f"link {self.url} is closed")
+        deadline = time.monotonic() + max(timeout, 0.0)
+        try:
+            while True:
+                waiting = self._port.in_waiting
+                if waiting:
+                    return self._port.read(min(waiting, max_bytes))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return b""
+                # Block for the first byte, then hand back whatever else has arrived.
+                self._port.timeout = min(remaining, 0.05)
+                first = self._port.read(1)
+                self._port.timeout = 0
+                if first:
+                    more = self._port.in_waiting
+                    return first + (self._port.read(min(more, max_bytes - 1)) if more and max_bytes > 1 else b"")
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError(f"reading from {self.url} failed: {exc}. Was the board unplugged or reset?") from exc
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._port.close()
+            except (serial.SerialException, OSError):
+                pass
+
+
+def open_link(url: str, baudrate: int = 115200) -> Link:
+    """Open the link a board URL names. Every transport goes through this one function."""
+    return SerialLink(url, baudrate)

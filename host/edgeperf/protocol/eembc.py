@@ -1,0 +1,190 @@
+"""Host side of the EEMBC / MLPerf Tiny `%`-terminated DUT protocol.
+
+Everything here follows what unchanged reference firmware really does (see
+protocols/eembc/README.md): one command at a time, each answered by lines that end
+with `m-ready`; `e-[...]` lines are errors; free-form lines may appear anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import DeviceError, ProtocolError
+from .lines import LineReader
+
+TERMINATOR = "%"
+READY = "m-ready"
+#: The reference command buffer holds 80 characters; longer commands are silently corrupted.
+#: We stay one below, as the reference checklist advises.
+MAX_COMMAND_CHARS = 79
+COUNTER_MODULUS = 2**32
+
+_NAME = re.compile(r"^m-name-dut-\[(.*)\]$")
+_PROFILE = re.compile(r"^m-profile-\[(.*)\]$")
+_MODEL = re.compile(r"^m-model-\[([^\]]*)\]$")
+_LAP = re.compile(r"^m-lap-us-(\d+)$")
+_RESULTS = re.compile(r"^m-results-\[(.*)\]$")
+_MODE = re.compile(r"^m-timestamp-mode-(\w+)$")
+_WARMUP_START = re.compile(r"^m-warmup-start-(\d+)$")
+_INFER_START = re.compile(r"^m-infer-start-(\d+)$")
+
+
+def check_command(command: str) -> None:
+    """Refuse commands the reference firmware would mis-handle, before any byte is sent."""
+    if not command:
+        raise ProtocolError("refusing to send an empty command: reference firmware crashes on a bare '%'")
+    if len(command) > MAX_COMMAND_CHARS:
+        raise ProtocolError(
+            f"command of {len(command)} characters exceeds the firmware's {MAX_COMMAND_CHARS}-character limit: {command[:40]!r}..."
+        )
+    if any(ch in command for ch in "%\r\n\x00") or not command.isascii() or not command.isprintable():
+        raise ProtocolError(f"command {command!r} contains a terminator, CR/LF or a non-printable character")
+
+
+def is_error(line: str) -> bool:
+    return line.startswith("e-")
+
+
+def wrap_elapsed(t0: int, t1: int) -> int:
+    """Microseconds between two 32-bit counter readings, correct across one wrap."""
+    return (t1 - t0) % COUNTER_MODULUS
+
+
+def parse_results(line: str) -> list[float]:
+    """Parse `m-results-[a,b,...]` leniently: trailing commas, `0.%d%d%d` digits, blanks."""
+    match = _RESULTS.match(line)
+    if not match:
+        raise ProtocolError(f"not a results line: {line!r}")
+    values: list[float] = []
+    for field in match.group(1).split(","):
+        field = field.strip()
+        if not field:
+            continue
+        try:
+            values.append(float(field))
+        except ValueError as exc:
+            raise ProtocolError(f"unparseable value {field!r} in results line {line!r}") from exc
+    return values
+
+
+@dataclass(frozen=True)
+class InferReply:
+    """What one `infer N W` produced, as the device reported it."""
+
+    iterations: int
+    warmups: int
+    t0_us: int | None
+    t1_us: int | None
+    results: list[float]
+    extra_laps: list[int]
+
+    @property
+    def elapsed_us(self) -> int:
+        if self.t0_us is None or self.t1_us is None:
+            raise DeviceError(
+                "the board printed no m-lap-us timestamps for this inference loop: it is probably an "
+                "energy-mode build (EE_CFG_ENERGY_MODE=1), which only toggles the timestamp pin. "
+                "Flash a performance-mode build or run in energy mode with a power monitor."
+            )
+        return wrap_elapsed(self.t0_us, self.t1_us)
+
+
+def parse_infer(lines: list[str], iterations: int, warmups: int) -> InferReply:
+    """Check the `infer` output sequence and extract its timestamps and results.
+
+    The two `m-lap-us` lines that matter are the ones between `m-infer-start-N` and
+    `m-infer-done`; any other lap line is kept aside instead of being misassigned.
+    """
+    errors = [line for line in lines if is_error(line)]
+    if errors:
+        raise DeviceError(f"board rejected 'infer {iterations} {warmups}': {errors[0]}")
+    stale = [line for line in lines if line.startswith("Input db has")]
+    if stale:
+        raise DeviceError(f"board ran on stale input: {stale[0]!r}; the upload did not complete")
+    started = done = False
+    laps: list[int] = []
+    extra: list[int] = []
+    results: list[float] | None = None
+    seen_warmup = None
+    for line in lines:
+        if (m := _WARMUP_START.match(line)):
+            seen_warmup = int(m.group(1))
+        elif (m := _INFER_START.match(line)):
+            if int(m.group(1)) != iterations:
+                raise ProtocolError(f"asked for {iterations} inferences, board announced {line!r}")
+            started = True
+        elif line == "m-infer-done":
+            done = True
+        elif (m := _LAP.match(line)):
+            (laps if started and not done else extra).append(int(m.group(1)))
+        elif line.startswith("m-results-["):
+            results = parse_results(line)
+    if not started or not done:
+        raise ProtocolError(f"incomplete infer sequence (start seen: {started}, done seen: {done}): {lines!r}")
+    if warmups > 0 and seen_warmup != warmups:
+        raise ProtocolError(f"asked for {warmups} warm-up runs, board reported {seen_warmup}")
+    if results is None:
+        raise ProtocolError("infer reply has no m-results line")
+    if len(laps) not in (0, 2):
+        raise ProtocolError(f"expected two m-lap-us lines inside the timed loop, got {len(laps)}: {laps}")
+    t0, t1 = (laps[0], laps[1]) if laps else (None, None)
+    return InferReply(iterations, warmups, t0, t1, results, extra)
+
+
+@dataclass(frozen=True)
+class Identity:
+    vendor: str
+    profile: str
+    model: str
+    mode: str | None  # "performance", "energy", or None when not yet known
+
+
+class EembcClient:
+    """Sends one command at a time and returns the lines up to `m-ready`."""
+
+    def __init__(self, reader: LineReader) -> None:
+        self.reader = reader
+
+    def command(self, command: str, timeout: float) -> list[str]:
+        check_command(command)
+        self.reader.discard_pending()
+        self.reader.log.sent(command + TERMINATOR)
+        self.reader.link.write((command + TERMINATOR).encode("ascii"))
+        lines: list[str] = []
+        while True:
+            line = self.reader.readline(timeout)
+            if line == READY:
+                return lines
+            lines.append(line)
+
+    def name(self, timeout: float = 2.0) -> str:
+        lines = self.command("name", timeout)
+        for line in lines:
+            if (m := _NAME.match(line)):
+                return m.group(1)
+        raise ProtocolError(f"no m-name-dut-[...] line in reply to 'name': {lines!r}")
+
+    def profile(self, timeout: float = 2.0) -> tuple[str, str]:
+        lines = self.command("profile", timeout)
+        profile = model = None
+        for line in lines:
+            if (m := _PROFILE.match(line)):
+                profile = m.group(1)
+            elif (m := _MODEL.match(line)):
+                model = m.group(1)
+        if model is None:
+            raise ProtocolError(f"no m-model-[...] line in reply to 'profile': {lines!r}")
+        return profile or "", model
+
+    def timestamp_mode(self, timeout: float = 2.0) -> str:
+        """Ask for a timestamp: a performance build prints `m-lap-us-N`, an energy build only pulses a pin."""
+        lines = self.command("timestamp", timeout)
+        return "performance" if any(_LAP.match(line) for line in lines) else "energy"
+
+    @staticmethod
+    def mode_from_banner(lines: list[str]) -> str | None:
+        for line in lines:
+            if (m := _MODE.match(line)):
+                return m.group(1)
+        return None

@@ -1,0 +1,204 @@
+"""Performance mode: median throughput over 5 device-timed windows, each long enough by construction.
+
+Unlike a fixed iteration count, the count for every window is derived from a probe of
+the board, so a fast port still gets windows of at least 10 s and a slow one is not kept
+waiting for minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..benchmarks import Benchmark
+from ..datasets import DatasetFile
+from ..dut import DutSession
+from ..errors import ConfigError, DeviceError
+from ..protocol.eembc import InferReply
+from . import mlperf_tiny as rules
+from .progress import Progress
+
+
+@dataclass(frozen=True)
+class PerformanceSettings:
+    """Every knob of a performance run; written verbatim into the results."""
+
+    windows: int = rules.WINDOWS
+    min_window_seconds: float = rules.MIN_WINDOW_SECONDS
+    min_iterations: int = rules.MIN_WINDOW_ITERATIONS
+    #: Aim this much above the minimum so timer jitter never drops a window below it.
+    target_margin: float = 1.15
+    warmups: int = 3
+    #: A probe shorter than this is repeated with more iterations, so a 1 kHz device timer still gives 1 % resolution.
+    probe_min_seconds: float = 0.2
+    #: Host-side time allowed for one inference before the probe has measured anything.
+    probe_timeout_seconds: float = 120.0
+    #: Windows that came out short are re-run with a recomputed count at most this often.
+    max_window_repeats: int = 2
+    profile: str = "mlperf-tiny"
+
+    @classmethod
+    def quick(cls) -> "PerformanceSettings":
+        """Development profile: 1 s windows. Never rule-compliant, and labelled so."""
+        return cls(min_window_seconds=1.0, warmups=1, profile="quick")
+
+
+@dataclass
+class Window:
+    index: int
+    file: str
+    iterations: int
+    warmups: int
+    t0_us: int
+    t1_us: int
+    elapsed_us: int
+    throughput: float       # inferences per second, device timer
+    results: list[float]
+    upload_seconds: float
+    repeated: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return self.elapsed_us / 1e6
+
+
+@dataclass
+class PerformanceResult:
+    benchmark: str
+    settings: PerformanceSettings
+    probe_latency_us: float
+    iterations: int
+    windows: list[Window]
+    median_throughput: float
+    latency_ms: float
+    checks: list[rules.RuleCheck]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return rules.verdict(self.checks)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "benchmark": self.benchmark,
+            "mode": "performance",
+            "settings": asdict(self.settings),
+            "probe_latency": {"value": self.probe_latency_us, "unit": "us"},
+            "iterations_per_window": self.iterations,
+            "windows": [
+                {**asdict(w), "seconds": w.seconds, "throughput_unit": "inf/s"} for w in self.windows
+            ],
+            "median_throughput": {"value": self.median_throughput, "unit": "inf/s"},
+            "latency": {"value": self.latency_ms, "unit": "ms", "definition": "1000 / median throughput"},
+            "rules": [c.to_dict() for c in self.checks],
+            "verdict": self.verdict,
+            "notes": self.notes,
+        }
+
+
+def _infer_timeout(iterations: int, warmups: int, latency_us: float) -> float:
+    """Host deadline for an `infer`: derived from the expected device time, never a fixed 30 s."""
+    return (iterations + warmups) * latency_us / 1e6 * 2.0 + 10.0
+
+
+def probe_latency(session: DutSession, settings: PerformanceSettings, progress: Progress) -> float:
+    """Measure one inference's device time; repeat with more iterations until the probe is long enough."""
+    iterations = 1
+    timeout = settings.probe_timeout_seconds
+    while True:
+        progress.status(f"probing latency with {iterations} inference(s)")
+        reply = session.infer(iterations, 1, timeout)
+        elapsed = reply.elapsed_us
+        if elapsed >= settings.probe_min_seconds * 1e6 or iterations >= 1_000_000:
+            return max(elapsed, 1) / iterations
+        per = max(elapsed, 1) / iterations
+        iterations = min(1_000_000, max(iterations * 2, math.ceil(settings.probe_min_seconds * 1e6 * 1.2 / per)))
+        timeout = _infer_timeout(iterations, 1, per)
+
+
+def iterations_for(latency_us: float, settings: PerformanceSettings) -> int:
+    """The smallest iteration count whose window meets both minimums, with the safety margin."""
+    by_time = math.ceil(settings.min_window_seconds * settings.target_margin * 1e6 / latency_us)
+    return max(settings.min_iterations, by_time)
+
+
+def _check(result_windows: list[Window], settings: PerformanceSettings, files: list[DatasetFile],
+           model_md5: str | None, benchmark: Benchmark) -> list[rules.RuleCheck]:
+    short = [w.index for w in result_windows if w.seconds < rules.MIN_WINDOW_SECONDS]
+    few = [w.index for w in result_windows if w.iterations < rules.MIN_WINDOW_ITERATIONS]
+    used = [w.file for w in result_windows]
+    first = [f.path.name for f in files[: rules.WINDOWS]]
+    return [
+        rules.RuleCheck("five windows", len(result_windows) == rules.WINDOWS,
+                        f"{len(result_windows)} measurement windows (median of {rules.WINDOWS} required)"),
+        rules.RuleCheck("window duration", not short,
+                        f"every window >= {rules.MIN_WINDOW_SECONDS:g} s" if not short
+                        else f"windows {short} lasted less than {rules.MIN_WINDOW_SECONDS:g} s"
+                        + (" (quick profile)" if settings.profile == "quick" else "")),
+        rules.RuleCheck("window iterations", not few,
+                        f"every window >= {rules.MIN_WINDOW_ITERATIONS} inferences" if not few
+                        else f"windows {few} had fewer than {rules.MIN_WINDOW_ITERATIONS} inferences"),
+        rules.RuleCheck("first five files", used == first,
+                        "windows used the first 5 files of y_labels.csv in order" if used == first
+                        else "windows must use the first 5 files of y_labels.csv (the dataset has fewer, or other files were used)"),
+        rules.RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer"),
+        rules.RuleCheck("reference model", model_md5 == benchmark.reference_md5,
+                        "the official MLPerf Tiny model" if model_md5 == benchmark.reference_md5
+                        else "no model file was given, so the board's model cannot be checked" if model_md5 is None
+                        else "the model is not the official MLPerf Tiny reference model (md5 differs); fine for the open "
+                             "division or for comparing boards, not for a closed-division claim"),
+    ]
+
+
+def model_md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def run_performance(session: DutSession, benchmark: Benchmark, files: list[DatasetFile], model_path: Path | None,
+                    settings: PerformanceSettings, progress: Progress) -> PerformanceResult:
+    """Probe, choose the iteration count, and measure `settings.windows` windows on consecutive files."""
+    if not files:
+        raise ConfigError("performance mode needs at least one dataset file")
+    notes: list[str] = []
+    chosen = [files[i % len(files)] for i in range(settings.windows)]
+    if len(files) < settings.windows:
+        notes.append(f"dataset has only {len(files)} files; files were reused for {settings.windows} windows")
+
+    progress.begin(total=settings.windows + 1, description=f"{benchmark.name} performance")
+    progress.status("uploading probe input")
+    session.upload(benchmark.window(chosen[0].read()), progress.upload)
+    latency_us = probe_latency(session, settings, progress)
+    iterations = iterations_for(latency_us, settings)
+    progress.advance()
+
+    windows: list[Window] = []
+    for index, item in enumerate(chosen, start=1):
+        data = benchmark.window(item.read())
+        progress.status(f"window {index}/{settings.windows}: uploading {item.path.name}")
+        upload = session.upload(data, progress.upload)
+        repeats = 0
+        while True:
+            progress.status(f"window {index}/{settings.windows}: {iterations} inferences (~{iterations * latency_us / 1e6:.1f} s device time)")
+            reply: InferReply = session.infer(iterations, settings.warmups,
+                                              _infer_timeout(iterations, settings.warmups, latency_us))
+            elapsed = reply.elapsed_us
+            if elapsed == 0:
+                raise DeviceError(f"window {index}: the board's timer did not advance over {iterations} inferences")
+            if elapsed >= settings.min_window_seconds * 1e6 or repeats >= settings.max_window_repeats:
+                break
+            # The board ran faster than the probe suggested: recompute and measure again, never keep a short window.
+            repeats += 1
+            latency_us = elapsed / iterations
+            notes.append(f"window {index} lasted {elapsed / 1e6:.3f} s < {settings.min_window_seconds:g} s; repeated with a new count")
+            iterations = iterations_for(latency_us, settings)
+        windows.append(Window(index, item.path.name, iterations, settings.warmups, reply.t0_us or 0, reply.t1_us or 0,
+                              elapsed, iterations / (elapsed / 1e6), reply.results, upload.seconds, repeats))
+        progress.advance()
+
+    median = statistics.median(w.throughput for w in windows)
+    checks = _check(windows, settings, files, model_md5(model_path) if model_path else None, benchmark)
+    return PerformanceResult(benchmark.name, settings, latency_us, iterations, windows, median, 1000.0 / median,
+                             checks, notes)

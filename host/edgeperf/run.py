@@ -1,0 +1,129 @@
+"""Run benchmarks on targets and write one results folder: the Python API behind `edgeperf run`."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .benchmarks import Benchmark
+from .datasets import read_dataset
+from .dut import DutSession
+from .errors import ConfigError, EdgeperfError
+from .links import open_link
+from .protocol.transcript import DeviceLog
+from .results import ResultsFolder
+from .results.summary import performance_text, run_summary
+from .rules.performance import PerformanceSettings, model_md5, run_performance
+from .rules.progress import Progress
+
+SCHEMA = "edgeperf.results/1"
+
+
+@dataclass
+class Target:
+    """One board to run one benchmark on: where it is (URL) and what it is meant to run."""
+
+    benchmark: Benchmark
+    url: str | None
+    baud: int
+    model: Path | None
+    dataset: Path
+    description: str
+    #: Brings the board up (e.g. starts a virtual board) and yields its URL; None for a board that is already there.
+    provision: Callable[[], AbstractContextManager[str]] | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+    def connect(self) -> AbstractContextManager[str]:
+        if self.provision is not None:
+            return self.provision()
+        if not self.url:
+            raise ConfigError(f"no port given for {self.benchmark.name}")
+        return nullcontext(self.url)
+
+
+def _model_entry(path: Path | None) -> dict[str, object] | None:
+    if path is None:
+        return None
+    import hashlib
+    data = path.read_bytes()
+    return {"path": str(path), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "md5": model_md5(path)}
+
+
+def run_target(target: Target, settings: PerformanceSettings, folder: ResultsFolder,
+               progress: Progress) -> dict[str, object]:
+    """Run performance mode on one target; failures become an entry with the error, never a lost run."""
+    bench = target.benchmark
+    entry: dict[str, object] = {
+        "benchmark": bench.name,
+        "mode": "performance",
+        "board": {"description": target.description, "url": target.url, "baud": target.baud, **target.details},
+        "model": _model_entry(target.model),
+        "dataset": {"root": str(target.dataset)},
+    }
+    log = DeviceLog(folder.file(bench.name, "performance", "log.txt"))
+    started = time.time()
+    try:
+        files = read_dataset(target.dataset, bench)
+        entry["dataset"] = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]]}
+        with target.connect() as url:
+            entry["board"]["url"] = url  # type: ignore[index]
+            link = open_link(url, target.baud)
+            try:
+                session = DutSession(link, log)
+                progress.status("identifying the board")
+                identity = session.identify()
+                entry["board"].update(asdict(identity))  # type: ignore[union-attr]
+                if identity.model != bench.name:
+                    raise ConfigError(
+                        f"the board on {url} runs model {identity.model!r}, not {bench.name!r}; "
+                        f"flash the {bench.name} firmware or choose --benchmark {identity.model}"
+                    )
+                if identity.mode == "energy":
+                    raise ConfigError(
+                        "the board runs an energy-mode build (m-timestamp-mode-energy): it prints no m-lap-us "
+                        "timestamps, so performance mode cannot time it. Flash a performance-mode build."
+                    )
+                result = run_performance(session, bench, files, target.model, settings, progress)
+                entry["performance"] = result.to_dict()
+                entry["session"] = asdict(session.stats)
+                folder.write_text(f"{bench.name}/performance/results.txt", performance_text(result))
+            finally:
+                link.close()
+    except EdgeperfError as exc:
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        log.close()
+    entry["wall_seconds"] = time.time() - started
+    return entry
+
+
+def run_all(targets: list[Target], settings: PerformanceSettings, folder: ResultsFolder, progress: Progress,
+            command: list[str] | None = None) -> dict[str, object]:
+    """Run every target in turn; results.json and results.txt are rewritten after each one."""
+    document: dict[str, object] = {
+        "schema": SCHEMA,
+        "edgeperf_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": command or [],
+        "host": {"python": sys.version.split()[0], "platform": platform.platform()},
+        "settings": asdict(settings),
+        "runs": [],
+    }
+    runs: list[dict[str, object]] = document["runs"]  # type: ignore[assignment]
+    for target in targets:
+        runs.append(run_target(target, settings, folder, progress))
+        folder.write_json("results.json", document)
+        folder.write_text("results.txt", run_summary(runs))
+    return document
+
+
+def iter_failures(document: dict[str, object]) -> Iterator[str]:
+    for run in document["runs"]:  # type: ignore[union-attr]
+        if run.get("error"):
+            yield f"{run['benchmark']}: {run['error']}"

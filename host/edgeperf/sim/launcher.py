@@ -1,0 +1,100 @@
+"""Start and stop virtual-board processes. The host reaches them only through the URL they print."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SimulatorError
+
+
+@dataclass
+class VirtualBoardProcess:
+    """A running `python -m edgeperf.sim.board`; use as a context manager so it never outlives the run."""
+
+    model: Path
+    profile: str | None = None
+    baud: int = 115200
+    time_scale: float = 1.0
+    listen: str = "pty"
+    truth: Path | None = None
+    extra_args: list[str] = field(default_factory=list)
+    startup_timeout: float = 30.0
+    url: str = ""
+    _proc: subprocess.Popen[bytes] | None = None
+    _stderr: "tempfile._TemporaryFileWrapper[bytes] | None" = None
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "edgeperf.sim.board", "--model", str(self.model), "--listen", self.listen,
+               "--baud", str(self.baud), "--time-scale", str(self.time_scale), "--exit-on-stdin-eof"]
+        if self.profile:
+            cmd += ["--profile", self.profile]
+        if self.truth:
+            cmd += ["--truth", str(self.truth)]
+        return cmd + self.extra_args
+
+    def start(self) -> str:
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        # stderr goes to a file: a chatty board must never block on a full pipe.
+        self._stderr = tempfile.NamedTemporaryFile(prefix="edgeperf-board-", suffix=".log")
+        self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=self._stderr, env=env)
+        assert self._proc.stdout is not None
+        deadline = time.monotonic() + self.startup_timeout
+        line = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self._proc.stdout], [], [], 0.1)
+            if ready:
+                line = self._proc.stdout.readline()
+                break
+            if self._proc.poll() is not None:
+                break
+        try:
+            event = json.loads(line)
+            self.url = str(event["url"])
+        except (ValueError, KeyError, TypeError):
+            self.stop()
+            err = Path(self._stderr.name).read_bytes() if self._stderr else b""
+            raise SimulatorError(
+                f"virtual board did not start ({' '.join(self.command())}): "
+                f"{(err.decode(errors='replace').strip() or line.decode(errors='replace').strip() or 'no output')[-2000:]}"
+            ) from None
+        return self.url
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+
+    def close(self) -> None:
+        self.stop()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def __enter__(self) -> "VirtualBoardProcess":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
