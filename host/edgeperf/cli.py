@@ -54,7 +54,7 @@ class RichProgress(Progress):
                             status=f"{sent}/{total} B")
 
 
-def _virtual_provision(model: Path, profile: str, baud: int, time_scale: float):
+def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float):
     @contextmanager
     def provision() -> Iterator[str]:
         from .sim.launcher import VirtualBoardProcess
@@ -78,7 +78,8 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
             targets.append(Target(
                 bench, None, baud, model, dataset,
                 description=f"virtual board ({name}, {baud} baud, Cortex-M4 cost model)",
-                provision=_virtual_provision(model, name, baud, args.sim_time_scale),
+                # A model given by the user decides what the board reports, as flashing it would.
+                provision=_virtual_provision(model, None if args.model else name, baud, args.sim_time_scale),
                 details={"kind": "virtual", "sim_time_scale": args.sim_time_scale},
             ))
     return targets

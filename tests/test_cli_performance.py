@@ -1,0 +1,70 @@
+"""`edgeperf run` end to end: a real CLI process, a real virtual board, a real results folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], cwd=cwd, env=env, text=True,
+                          capture_output=True, timeout=600)
+
+
+def test_kws01_performance_matches_the_cost_model(tmp_path):
+    from edgeperf.modelinfo import inspect_model
+    from edgeperf.sim.cost_model import CostModel
+
+    results = tmp_path / "res"
+    proc = _run("run", "--benchmark", "kws01", "--mode", "performance", "--sim-time-scale", "0",
+                "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "latency" in proc.stdout.lower() and "kws01" in proc.stdout
+    document = json.loads((results / "results.json").read_text())
+    run = document["runs"][0]
+    perf = run["performance"]
+    expected_us = CostModel().latency_us(inspect_model(REPO / "models" / "kws01.tflite"))
+    assert abs(perf["latency"]["value"] * 1000 - expected_us) / expected_us < 0.01
+    assert len(perf["windows"]) == 5
+    assert all(w["seconds"] >= 10.0 and w["iterations"] >= 10 for w in perf["windows"])
+    met = {r["rule"]: r["met"] for r in perf["rules"]}
+    assert met["window duration"] and met["five windows"] and not met["reference model"]
+    assert "NOT run under MLPerf Tiny rules" in perf["verdict"]
+    text = (results / "kws01" / "performance" / "results.txt").read_text()
+    assert "Median throughput is" in text
+    assert "m-infer-start" in (results / "kws01" / "performance" / "log.txt").read_text()
+
+
+def test_quick_profile_is_labelled_non_compliant(tmp_path):
+    results = tmp_path / "res"
+    proc = _run("run", "-b", "ic01", "--quick", "--sim-time-scale", "0", "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "NOT under MLPerf Tiny rules" in proc.stdout
+    perf = json.loads((results / "results.json").read_text())["runs"][0]["performance"]
+    assert not {r["rule"]: r["met"] for r in perf["rules"]}["window duration"]
+
+
+def test_existing_results_folder_is_refused(tmp_path):
+    results = tmp_path / "res"
+    results.mkdir()
+    (results / "keep.txt").write_text("precious")
+    proc = _run("run", "-b", "kws01", "--quick", "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "already exists" in proc.stderr
+    assert (results / "keep.txt").read_text() == "precious"
+
+
+def test_wrong_board_model_is_reported(tmp_path):
+    # A kws01 dataset against a board flashed with ic01 firmware: the run must refuse, not measure nonsense.
+    results = tmp_path / "res"
+    proc = _run("run", "-b", "kws01", "--model", str(REPO / "models" / "ic01.tflite"), "--quick",
+                "--sim-time-scale", "0", "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 1
+    run = json.loads((results / "results.json").read_text())["runs"][0]
+    assert "ic01" in run["error"]

@@ -1,0 +1,121 @@
+"""The host's DUT session against a real virtual board on a real pty or socket."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from edgeperf.benchmarks import get_benchmark
+from edgeperf.datasets import read_dataset
+from edgeperf.dut import DutSession
+from edgeperf.errors import ConfigError
+from edgeperf.links import open_link
+from edgeperf.protocol.eembc import MAX_COMMAND_CHARS
+from edgeperf.protocol.transcript import DeviceLog
+from edgeperf.bundled import bundled_samples
+
+from conftest import read_truth
+
+
+def _session(url: str, tmp_path, baud: int = 115200) -> DutSession:
+    return DutSession(open_link(url, baud), DeviceLog(tmp_path / "log.txt"))
+
+
+def test_identify_reads_banner_name_profile(start_board, tmp_path):
+    board = start_board("kws01")
+    session = _session(board.url, tmp_path)
+    identity = session.identify()
+    assert identity.vendor == "unspecified"
+    assert identity.model == "kws01"
+    assert identity.mode == "performance"
+    session.link.close()
+
+
+def test_upload_is_confirmed_and_commands_stay_short(start_board, tmp_path):
+    board = start_board("vww01")
+    session = _session(board.url, tmp_path)
+    session.identify()
+    data = bytes(range(256)) * 108  # 27648 B
+    timing = session.upload(data)
+    assert timing.payload_bytes == len(data)
+    lines = session.client.command("db print", 10.0)
+    dumped = bytes.fromhex("".join(line[len("m-buffer-"):].replace("-", "") for line in lines if line.startswith("m-buffer-")))
+    assert dumped == data
+    session.link.close()
+    sent = [line.split(" > ", 1)[1] for line in (tmp_path / "log.txt").read_text().splitlines() if " > " in line]
+    assert sent and all(0 < len(cmd) - 1 <= MAX_COMMAND_CHARS and cmd.endswith("%") for cmd in sent)
+
+
+def test_oversized_upload_is_refused_before_data_is_sent(start_board, tmp_path):
+    board = start_board("kws01")
+    session = _session(board.url, tmp_path)
+    session.identify()
+    with pytest.raises(ConfigError, match="490"):
+        session.upload(bytes(491))
+    session.link.close()
+    sent = (tmp_path / "log.txt").read_text()
+    assert "db load 491" in sent and "> db " not in sent.replace("> db load", "")
+
+
+class CorruptingProxy:
+    """A real TCP relay between host and board that corrupts one host-to-board byte of the upload."""
+
+    def __init__(self, upstream_port: int, corrupt_after: bytes, skip: int) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.upstream_port = upstream_port
+        self.marker, self.skip = corrupt_after, skip
+        self.corrupted = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        client, _ = self.server.accept()
+        board = socket.create_connection(("127.0.0.1", self.upstream_port))
+        threading.Thread(target=self._pump, args=(board, client, False), daemon=True).start()
+        self._pump(client, board, True)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, corrupt: bool) -> None:
+        seen = b""
+        while data := src.recv(4096):
+            if corrupt and not self.corrupted:
+                seen += data
+                at = seen.find(self.marker)
+                if at >= 0 and len(seen) > at + len(self.marker) + self.skip:
+                    index = len(data) - (len(seen) - (at + len(self.marker) + self.skip))
+                    data = data[:index] + b"g" + data[index + 1:]
+                    self.corrupted = True
+            dst.sendall(data)
+
+
+def test_error_during_upload_restarts_it(start_board, tmp_path):
+    board = start_board("ic01", listen="tcp:127.0.0.1:0")
+    port = int(board.url.rsplit(":", 1)[1])
+    proxy = CorruptingProxy(port, corrupt_after=b"db load 3072%", skip=20)
+    session = _session(f"socket://127.0.0.1:{proxy.port}", tmp_path)
+    session.identify()
+    data = bytes((i * 7) % 256 for i in range(3072))
+    session.upload(data)
+    assert proxy.corrupted
+    assert session.stats.upload_restarts == 1
+    lines = session.client.command("db print", 10.0)
+    dumped = bytes.fromhex("".join(line[len("m-buffer-"):].replace("-", "") for line in lines if line.startswith("m-buffer-")))
+    assert dumped == data
+    session.link.close()
+    assert "Invalid hex digit" in (tmp_path / "log.txt").read_text()
+
+
+def test_infer_window_across_counter_wrap(start_board, tmp_path):
+    # The counter starts 0.5 s before it wraps, so the timed loop spans the wrap.
+    board = start_board("kws01", extra=["--timer-start", str(2**32 - 500_000)])
+    session = _session(board.url, tmp_path)
+    session.identify()
+    bench = get_benchmark("kws01")
+    session.upload(read_dataset(bundled_samples(), bench)[0].read())
+    reply = session.infer(10, 0, 30.0)
+    truth = read_truth(board)[-1]
+    assert reply.t1_us < reply.t0_us  # wrapped
+    assert reply.elapsed_us == truth["device_us"]
+    assert len(reply.results) == 12
+    session.link.close()
