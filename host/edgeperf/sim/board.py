@@ -1,0 +1,102 @@
+"""`python -m edgeperf.sim.board`: a virtual MLPerf Tiny board on a pty or TCP port.
+
+It prints one JSON line `{"event": "listening", "url": ...}` on stdout, then behaves like
+a board flashed with the unchanged reference firmware for the given model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..errors import EdgeperfError
+from .cost_model import CostModel
+from .eembc_dut import DeviceClock, EembcDut, InferTruth
+from .ports import MAX_INPUT, ReferencePort, infer_profile
+from .runtime import TflmRunner
+from .uart import SerialEndpoint
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m edgeperf.sim.board", description=__doc__)
+    p.add_argument("--model", required=True, type=Path, help=".tflite model the board runs (any, official ones too)")
+    p.add_argument("--profile", choices=list(MAX_INPUT), help="model string for `profile` (default: from the model's shapes)")
+    p.add_argument("--listen", default="pty", help="pty (default) or tcp:HOST:PORT (port 0 picks a free one)")
+    p.add_argument("--baud", type=int, default=115200, help="UART rate, paced both ways; 0 = unpaced")
+    p.add_argument("--vendor", default="unspecified", help="vendor string in m-name-dut-[...]")
+    p.add_argument("--clock-mhz", type=float, help="core clock of the cost model (default 120)")
+    p.add_argument("--cost-model", type=Path, help="JSON file overriding cost-model coefficients")
+    p.add_argument("--time-scale", type=float, default=1.0,
+                   help="wall seconds spent per modelled device second of inference (0 = do not wait)")
+    p.add_argument("--timer-start", type=int, default=0, help="initial value of the 32-bit microsecond counter")
+    p.add_argument("--max-input", type=int, help="MAX_DB_INPUT_SIZE (default: the reference port's)")
+    p.add_argument("--energy-mode", action="store_true", help="behave like an EE_CFG_ENERGY_MODE=1 build")
+    p.add_argument("--truth", type=Path, help="append the ground truth of every timed loop here (JSON lines)")
+    p.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes our stdin")
+    return p
+
+
+def _truth_writer(path: Path | None):
+    if path is None:
+        return None
+
+    def write(truth: InferTruth) -> None:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(truth.__dict__) + "\n")
+    return write
+
+
+def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClock]:
+    runner = TflmRunner(args.model)
+    profile = args.profile or infer_profile(runner.info)
+    port = ReferencePort(profile, runner)
+    cost = (CostModel.from_json(args.cost_model, args.clock_mhz) if args.cost_model
+            else CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz else CostModel())
+    inference_ns = cost.latency_us(runner.info) * 1000
+    clock = DeviceClock(args.timer_start)
+    endpoint = SerialEndpoint(args.listen, args.baud, clock)
+
+    def run_inferences(count: int, per_ns: float) -> None:
+        # Really run every inference, then wait out the rest of the modelled device time.
+        started = time.monotonic()
+        for _ in range(count):
+            port.infer()
+            clock.advance_ns(per_ns)
+        remaining = count * per_ns * 1e-9 * args.time_scale - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+
+    dut = EembcDut(port, clock, endpoint.write, inference_ns=inference_ns,
+                   max_input=args.max_input or MAX_INPUT[profile], vendor=args.vendor,
+                   energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth))
+    return dut, endpoint, clock
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        dut, endpoint, _ = build(args)
+    except EdgeperfError as exc:
+        print(f"virtual board: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
+    print(json.dumps({"event": "listening", "url": endpoint.url}), flush=True)
+    try:
+        dut.boot()
+        endpoint.serve(dut.feed, lambda: not stop.is_set())
+    finally:
+        endpoint.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""The DUT side of the EEMBC protocol, behaving like unchanged MLPerf Tiny reference firmware.
+
+A pure state machine: bytes go in through `feed`, text comes out through the `write`
+callback, and time comes from an injected `DeviceClock`. Quirks of the reference
+firmware are reproduced on purpose (see protocols/eembc/README.md); its memory-safety
+bugs are made observable but harmless:
+
+* an over-long command keeps its first 80 characters and then only the latest byte;
+* a bare `%` (undefined behaviour in the reference) is answered `e-[Unknown command: ]`;
+* `db load N` above the buffer size is accepted as the reference does, but bytes past the
+  buffer are counted, not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+FW_VERSION = "ULPMark for tinyML Firmware V0.0.1"
+CMD_SIZE = 80
+COUNTER_MODULUS = 2**32
+
+HELP_LINES = (
+    FW_VERSION,
+    "",
+    "help         : Print this information",
+    "name         : Print the name of the device",
+    "timestsamp   : Generate a timetsamp",
+    "db SUBCMD    : Manipulate a generic byte buffer",
+    "  load N     : Allocate N bytes and set load counter",
+    "  db HH[HH]* : Load 8-bit hex byte(s) until N bytes",
+    "  print [N=16] [offset=0]",
+    "             : Print N bytes at offset as hex",
+    "infer N [W=0]: Load input, execute N inferences after W warmup loops",
+    "results      : Return the result fp32 vector",
+)
+
+
+class Port(Protocol):
+    """The model-specific part of a firmware build (th_load_tensor, th_infer, th_results)."""
+
+    profile: str
+
+    def load_tensor(self, buffer: bytes) -> str | None: ...
+    def infer(self) -> None: ...
+    def results_line(self) -> str: ...
+
+
+class DeviceClock:
+    """The board's free-running microsecond counter, advanced only by modelled work.
+
+    Counting modelled time (inference cost, UART byte times) instead of host time makes
+    every reading reproducible; `m-lap-us` prints it modulo 2^32, like `%lu` on a Cortex-M.
+    """
+
+    def __init__(self, start_us: int = 0) -> None:
+        self._ns = start_us * 1000
+
+    def advance_ns(self, ns: float) -> None:
+        self._ns += ns
+
+    @property
+    def ns(self) -> float:
+        return self._ns
+
+    def now_us(self) -> int:
+        return int(self._ns // 1000) % COUNTER_MODULUS
+
+
+@dataclass(frozen=True)
+class InferTruth:
+    """Ground truth of one timed loop, for tests; the host never sees it."""
+
+    n: int
+    w: int
+    t0: int
+    t1: int
+    device_us: int
+    per_inference_us: float
+
+
+class EembcDut:
+    """One board running the reference `ee_serial_callback` / parser / `ee_infer` logic."""
+
+    def __init__(self, port: Port, clock: DeviceClock, write: Callable[[bytes], None], *,
+                 inference_ns: float, max_input: int, vendor: str = "unspecified", energy_mode: bool = False,
+                 run_inferences: Callable[[int, float], None] | None = None,
+                 on_infer: Callable[[InferTruth], None] | None = None) -> None:
+        self.port = port
+        self.clock = clock
+        self._write = write
+        self.inference_ns = inference_ns
+        self.max_input = max_input
+        self.vendor = vendor
+        self.energy_mode = energy_mode
+        self._run = run_inferences or self._run_plain
+        self._on_infer = on_infer
+        self._cmd = bytearray(CMD_SIZE + 1)
+        self._pos = 0
+        self._enabled = False
+        self._buffer = bytearray(max_input)
+        self._buff_size = 0
+        self._buff_pos = 0
+
+    # -- output helpers
+    def _print(self, text: str) -> None:
+        self._write(text.encode("ascii", errors="replace"))
+
+    def _line(self, text: str) -> None:
+        self._print(text + "\r\n")
+
+    def timestamp(self) -> None:
+        """th_timestamp: in performance mode print the counter; in energy mode only a pin would move."""
+        if not self.energy_mode:
+            self._line(f"m-lap-us-{self.clock.now_us()}")
+
+    def boot(self) -> None:
+        """ee_benchmark_initialize: banner, one timestamp, then enable the parser."""
+        self._line(f"m-timestamp-mode-{'energy' if self.energy_mode else 'performance'}")
+        self.timestamp()
+        self._line("m-init-done")
+        self._enabled = True
+        self._line("m-ready")
+
+    # -- byte intake (ee_serial_callback)
+    def feed(self, data: bytes) -> None:
+        for byte in data:
+            if byte == ord("%"):
+                command = bytes(self._cmd[: self._pos])
+                self._pos = 0
+                if self._enabled:
+                    self._dispatch(command.decode("latin-1"))
+            else:
+                self._cmd[self._pos] = byte
+                # The reference saturates the index at 80: later bytes overwrite the last slot.
+                self._pos = min(self._pos + 1, CMD_SIZE)
+
+    def _dispatch(self, command: str) -> None:
+        tokens = [t for t in command.split(" ") if t]
+        head = tokens[0] if tokens else ""
+        if head == "name":
+            self._line(f"m-name-dut-[{self.vendor}]")
+        elif head == "timestamp":
+            self.timestamp()
+        elif not self._profile_command(head, tokens[1:]):
+            self._line(f"e-[Unknown command: {head}]")
+        self._line("m-ready")
+
+    def _profile_command(self, head: str, args: list[str]) -> bool:
+        if head == "profile":
+            self._line(f"m-profile-[{FW_VERSION}]")
+            self._line(f"m-model-[{self.port.profile}]")
+        elif head == "help":
+            for line in HELP_LINES:
+                self._line(line)
+        elif head == "db":
+            self._db(args)
+        elif head == "infer":
+            self._infer(args)
+        elif head == "results":
+            self._print(self.port.results_line())
+        else:
+            return False
+        return True
+
+    # -- db buffer
+    def _db(self, args: list[str]) -> None:
+        if not args:
+            self._line("e-[Command 'db' requires a subcommand]")
+        elif args[0] == "load":
+            if len(args) < 2:
+                self._line("e-[Command 'db load' requires the # of bytes]")
+                return
+            size = _atoi(args[1])
+            if size <= 0:
+                self._line("e-[Command 'db load' must be >0 bytes]")
+                return
+            if size > self.max_input:
+                self._print(f"Supplied buffer size {size} exceeds maximum of {self.max_input}\n")
+            else:
+                self._line(f"m-[Expecting {size} bytes]")
+            self._buff_size, self._buff_pos = size, 0
+        elif args[0] == "print":
+            self._db_print()
+        else:
+            self._db_hex(args[0])
+
+    def _db_hex(self, digits: str) -> None:
+        if len(digits) % 2:
+            self._line("e-[Insufficent number of hex digits]")
+            return
+        for i in range(0, len(digits), 2):
+            pair = digits[i: i + 2]
+            try:
+                value = int(pair, 16) if all(c in "0123456789abcdefABCDEF" for c in pair) else -1
+            except ValueError:
+                value = -1
+            if value < 0:
+                self._line(f"e-[Invalid hex digit '{pair}']")
+                return
+            if self._buff_pos < len(self._buffer):
+                self._buffer[self._buff_pos] = value
+            self._buff_pos += 1
+            if self._buff_pos == self._buff_size:
+                self._line("m-load-done")
+                return
+
+    def _db_print(self) -> None:
+        size = min(self._buff_size, len(self._buffer))
+        for start in range(0, size, 8):
+            chunk = self._buffer[start: min(start + 8, size)]
+            self._line("m-buffer-" + "-".join(f"{b:02x}" for b in chunk))
+        if size % 8:
+            self._print("\r\n")
+
+    # -- inference
+    def _infer(self, args: list[str]) -> None:
+        iterations = _atoi(args[0]) if args else 1
+        warmups = _atoi(args[1]) if len(args) > 1 else 10
+        if iterations <= 0:
+            self._line("e-[Inference iterations must be >0]")
+            return
+        if warmups < 0:
+            self._line("e-[Inference warmup must be >=0]")
+            return
+        loaded = bytes(self._buffer[: min(self._buff_pos, len(self._buffer))])
+        warning = self.port.load_tensor(loaded)
+        if warning:
+            self._print(warning)
+        self._line(f"m-warmup-start-{warmups}")
+        self._run(warmups, self.inference_ns)
+        self._line("m-warmup-done")
+        self._line(f"m-infer-start-{iterations}")
+        t0 = self.clock.now_us()
+        self.timestamp()
+        start_ns = self.clock.ns
+        self._run(iterations, self.inference_ns)
+        t1 = self.clock.now_us()
+        self.timestamp()
+        if self._on_infer:
+            self._on_infer(InferTruth(iterations, warmups, t0, t1, (t1 - t0) % COUNTER_MODULUS,
+                                      (self.clock.ns - start_ns) / iterations / 1000))
+        self._line("m-infer-done")
+        self._print(self.port.results_line())
+
+    def _run_plain(self, count: int, inference_ns: float) -> None:
+        for _ in range(count):
+            self.port.infer()
+            self.clock.advance_ns(inference_ns)
+
+
+def _atoi(text: str) -> int:
+    """C atoi: leading sign and digits, anything else stops the number (so 'abc' is 0)."""
+    text = text.lstrip()
+    sign, i = 1, 0
+    if text[:1] in "+-" and text:
+        sign, i = (-1 if text[0] == "-" else 1), 1
+    digits = ""
+    while i < len(text) and text[i].isdigit():
+        digits += text[i]
+        i += 1
+    return sign * int(digits) if digits else 0

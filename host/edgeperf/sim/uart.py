@@ -1,0 +1,137 @@
+"""A UART for the virtual board: a real pty or TCP socket, paced at the configured baud rate.
+
+Both directions move at most baud/10 bytes per second (8N1), so upload times, link
+efficiency and protocol round trips on the virtual board are those of real hardware.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import termios
+import time
+import tty
+from collections.abc import Callable
+
+from ..errors import SimulatorError
+from .eembc_dut import DeviceClock
+
+
+class Pacer:
+    """Keeps a byte stream at baud/10 bytes per second and charges the byte times to the device clock."""
+
+    def __init__(self, baud: int, clock: DeviceClock) -> None:
+        self.byte_seconds = 10.0 / baud if baud > 0 else 0.0
+        self.clock = clock
+        self._free_at = 0.0
+
+    def take(self, count: int) -> None:
+        """Account for `count` bytes on the wire; sleep so they cannot move faster than the line rate."""
+        if not self.byte_seconds:
+            return
+        duration = count * self.byte_seconds
+        now = time.monotonic()
+        start = max(now, self._free_at)
+        self._free_at = start + duration
+        self.clock.advance_ns(duration * 1e9)
+        delay = self._free_at - now
+        if delay > 0.0005:
+            time.sleep(delay)
+
+
+class SerialEndpoint:
+    """Serves one DUT over a pty (`pty`) or a TCP port (`tcp:HOST:PORT`)."""
+
+    def __init__(self, listen: str, baud: int, clock: DeviceClock) -> None:
+        self.rx = Pacer(baud, clock)
+        self.tx = Pacer(baud, clock)
+        self._selector = selectors.DefaultSelector()
+        self._pending = bytearray()  # output produced while no TCP client is connected
+        self._client: socket.socket | None = None
+        self._server: socket.socket | None = None
+        self._master: int | None = None
+        self._slave: int | None = None
+        if listen == "pty":
+            self._master, self._slave = os.openpty()
+            tty.setraw(self._slave, termios.TCSANOW)
+            attrs = termios.tcgetattr(self._slave)
+            attrs[3] &= ~termios.ECHO
+            termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+            self.url = os.ttyname(self._slave)
+            self._selector.register(self._master, selectors.EVENT_READ, "pty")
+        elif listen.startswith("tcp:"):
+            host, _, port = listen[4:].rpartition(":")
+            try:
+                self._server = socket.create_server((host or "127.0.0.1", int(port)))
+            except (OSError, ValueError) as exc:
+                raise SimulatorError(f"cannot listen on {listen}: {exc}") from exc
+            self.url = f"socket://{self._server.getsockname()[0]}:{self._server.getsockname()[1]}"
+            self._selector.register(self._server, selectors.EVENT_READ, "accept")
+        else:
+            raise SimulatorError(f"--listen must be 'pty' or 'tcp:HOST:PORT', not {listen!r}")
+
+    def write(self, data: bytes) -> None:
+        """Device output: paced, then handed to the host side (or held until a TCP client connects)."""
+        for start in range(0, len(data), 64):
+            chunk = data[start: start + 64]
+            self.tx.take(len(chunk))
+            self._send(chunk)
+
+    def _send(self, data: bytes) -> None:
+        if self._master is not None:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._master, view):]
+        elif self._client is not None:
+            try:
+                self._client.sendall(data)
+            except OSError:
+                self._drop_client()
+                self._pending += data
+        else:
+            self._pending += data[: max(0, 65536 - len(self._pending))]
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._selector.unregister(self._client)
+            self._client.close()
+            self._client = None
+
+    def serve(self, feed: Callable[[bytes], None], running: Callable[[], bool]) -> None:
+        """Deliver host bytes to `feed` one at a time at line rate until `running()` turns false."""
+        while running():
+            for key, _ in self._selector.select(timeout=0.2):
+                if key.data == "accept":
+                    assert self._server is not None
+                    client, _ = self._server.accept()
+                    if self._client is not None:  # one host at a time, like a serial port
+                        client.close()
+                        continue
+                    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self._client = client
+                    self._selector.register(client, selectors.EVENT_READ, "client")
+                    pending, self._pending = bytes(self._pending), bytearray()
+                    if pending:
+                        self._send(pending)
+                    continue
+                try:
+                    data = os.read(self._master, 4096) if key.data == "pty" else self._client.recv(4096)  # type: ignore[union-attr, arg-type]
+                except OSError:
+                    data = b""
+                if not data:
+                    if key.data == "client":
+                        self._drop_client()
+                    continue
+                for byte in data:
+                    self.rx.take(1)
+                    feed(bytes((byte,)))
+
+    def close(self) -> None:
+        self._drop_client()
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                os.close(fd)
+        if self._server is not None:
+            self._server.close()
+        self._selector.close()
