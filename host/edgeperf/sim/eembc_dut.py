@@ -5,7 +5,8 @@ callback, and time comes from an injected `DeviceClock`. Quirks of the reference
 firmware are reproduced on purpose (see protocols/eembc/README.md); its memory-safety
 bugs are made observable but harmless:
 
-* an over-long command keeps its first 80 characters and then only the latest byte;
+* an over-long command is cut to its first 80 characters (later bytes land in the last slot,
+  which the terminator then overwrites);
 * a bare `%` (undefined behaviour in the reference) is answered `e-[Unknown command: ]`;
 * `db load N` above the buffer size is accepted as the reference does, but bytes past the
   buffer are counted, not stored.
@@ -133,7 +134,7 @@ class EembcDut:
                     self._dispatch(command.decode("latin-1"))
             else:
                 self._cmd[self._pos] = byte
-                # The reference saturates the index at 80: later bytes overwrite the last slot.
+                # The reference saturates the index at 80: later bytes overwrite the slot the NUL will take.
                 self._pos = min(self._pos + 1, CMD_SIZE)
 
     def _dispatch(self, command: str) -> None:
