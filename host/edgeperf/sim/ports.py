@@ -85,19 +85,23 @@ class ReferencePort:
     def infer(self) -> None:
         self._output = self.runner.invoke(self._input)
 
-    def results_line(self) -> str:
-        """th_results: the m-results line exactly as the reference port formats it."""
+    def scores(self) -> np.ndarray:
+        """What th_results reports, unformatted: dequantized outputs, or the window MSE for ad01."""
         out = self.runner.output
         values = dequantize(self._output, out.scale, out.zero_point)
+        if self.profile == "ad01":
+            return np.array([np.mean((values - self._float_input) ** 2, dtype=np.float32)], np.float32)
+        return values
+
+    def results_line(self) -> str:
+        """th_results: the m-results line exactly as the reference port formats it."""
+        values = self.scores()
         if self.profile == "kws01":
             # The reference prints 0.%d%d%d digit by digit: truncated, never rounded.
             body = ",".join(f"0.{int(v * 1000) % 1000:03d}" for v in values)
         elif self.profile == "vww01":
             # nresults is 3 in the reference loop, so a comma trails the two values.
             body = "".join(f"{v:0.3f}," for v in values)
-        elif self.profile == "ic01":
-            body = ",".join(f"{v:0.3f}" for v in values)
         else:
-            mse = np.mean((values - self._float_input) ** 2, dtype=np.float32)
-            body = f"{mse:0.3f}"
+            body = ",".join(f"{v:0.3f}" for v in values)
         return f"m-results-[{body}]\r\n"
