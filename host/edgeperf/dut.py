@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import ConfigError, DeviceError, LinkTimeout, ProtocolError
 from .links import Link
@@ -30,7 +30,6 @@ class SessionStats:
     bytes_uploaded: int = 0
     upload_seconds: float = 0.0
     name_retries: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import sys
 import time
@@ -50,7 +51,6 @@ class Target:
 def _model_entry(path: Path | None) -> dict[str, object] | None:
     if path is None:
         return None
-    import hashlib
     data = path.read_bytes()
     return {"path": str(path), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "md5": model_md5(path)}
 

@@ -26,11 +26,6 @@ class Link(ABC):
     def close(self) -> None:
         """Release the transport. Safe to call twice."""
 
-    @property
-    @abstractmethod
-    def baudrate(self) -> int | None:
-        """The configured baud rate, or None for links that have none (TCP, USB)."""
-
     def __enter__(self) -> "Link":
         return self
 

@@ -30,12 +30,6 @@ class SerialLink(Link):
                             "program holds it.") from exc
         self._closed = False
 
-    @property
-    def baudrate(self) -> int | None:
-        if self.url.startswith(("socket://", "loop://")):
-            return None
-        return int(self._port.baudrate)
-
     def write(self, data: bytes) -> None:
         if self._closed:
             raise LinkError(f"link {self.url} is closed")

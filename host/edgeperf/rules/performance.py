@@ -126,7 +126,7 @@ def iterations_for(latency_us: float, settings: PerformanceSettings) -> int:
 
 
 def _check(result_windows: list[Window], settings: PerformanceSettings, files: list[DatasetFile],
-           model_md5: str | None, benchmark: Benchmark) -> list[rules.RuleCheck]:
+           md5: str | None, benchmark: Benchmark) -> list[rules.RuleCheck]:
     short = [w.index for w in result_windows if w.seconds < rules.MIN_WINDOW_SECONDS]
     few = [w.index for w in result_windows if w.iterations < rules.MIN_WINDOW_ITERATIONS]
     used = [w.file for w in result_windows]
@@ -145,9 +145,9 @@ def _check(result_windows: list[Window], settings: PerformanceSettings, files: l
                         "windows used the first 5 files of y_labels.csv in order" if used == first
                         else "windows must use the first 5 files of y_labels.csv (the dataset has fewer, or other files were used)"),
         rules.RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer"),
-        rules.RuleCheck("reference model", model_md5 == benchmark.reference_md5,
-                        "the official MLPerf Tiny model" if model_md5 == benchmark.reference_md5
-                        else "no model file was given, so the board's model cannot be checked" if model_md5 is None
+        rules.RuleCheck("reference model", md5 == benchmark.reference_md5,
+                        "the official MLPerf Tiny model" if md5 == benchmark.reference_md5
+                        else "no model file was given, so the board's model cannot be checked" if md5 is None
                         else "the model is not the official MLPerf Tiny reference model (md5 differs); fine for the open "
                              "division or for comparing boards, not for a closed-division claim"),
     ]
