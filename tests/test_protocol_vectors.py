@@ -86,6 +86,18 @@ def _read_until(fd: int, expects, timeout: float = 20.0) -> bytes:
     return data
 
 
+def _command(fd: int, command: bytes, timeout: float = 20.0) -> bytes:
+    os.write(fd, command)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"m-ready\r\n") and time.monotonic() < deadline:
+        try:
+            data += os.read(fd, 65536)
+        except BlockingIOError:
+            time.sleep(0.002)
+    return data
+
+
 @pytest.mark.parametrize("vector", ALL, ids=lambda t: t.name)
 def test_board_process_follows_vector_over_pty(vector: Transcript, start_board):
     extra = ["--energy-mode"] if vector.settings.get("energy_mode") == "1" else []
@@ -99,14 +111,9 @@ def test_board_process_follows_vector_over_pty(vector: Transcript, start_board):
         assert banner.endswith(b"m-ready\r\n"), banner
         for step in vector.steps:
             if step.upload:
-                os.write(fd, _upload_bytes(step.upload))
-                reply = b""
-                deadline = time.monotonic() + 20
-                while not reply.endswith(b"m-load-done\r\nm-ready\r\n") and time.monotonic() < deadline:
-                    try:
-                        reply += os.read(fd, 65536)
-                    except BlockingIOError:
-                        time.sleep(0.005)
+                # One command at a time, each awaited: the UART has no flow control.
+                reply = b"".join(_command(fd, cmd + b"%") for cmd in _upload_bytes(step.upload).split(b"%")[:-1])
+                assert reply.endswith(b"m-load-done\r\nm-ready\r\n"), reply[-200:]
                 assert len(reply) == _upload_reply(step.upload), reply[-200:]
                 continue
             os.write(fd, step.send)
