@@ -9,6 +9,7 @@ inputs exactly as the reference firmware ports convert them.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,16 +30,16 @@ BEGIN, END = "<!-- table:begin -->", "<!-- table:end -->"
 
 
 def min_arena(path: Path) -> int:
-    """Smallest arena (1 KiB steps) in which TFLite Micro allocates and runs the model."""
-    from tflite_micro import runtime
+    """Smallest arena (1 KiB steps) in which TFLite Micro allocates and runs the model.
+
+    Each attempt runs in its own process: with some too-small arenas TFLite Micro crashes
+    instead of raising.
+    """
+    probe = ("import sys; from tflite_micro import runtime; "
+             "runtime.Interpreter.from_file(sys.argv[1], arena_size=int(sys.argv[2])).invoke()")
 
     def fits(size: int) -> bool:
-        try:
-            interpreter = runtime.Interpreter.from_file(str(path), arena_size=size)
-            interpreter.invoke()
-            return True
-        except RuntimeError:
-            return False
+        return subprocess.run([sys.executable, "-c", probe, str(path), str(size)], capture_output=True).returncode == 0
 
     low, high = 0, 1024
     while not fits(high * 1024):
