@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress as RichBar, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress as RichBar, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .benchmarks import BENCHMARKS, get_benchmark
 from .bundled import bundled_model, bundled_samples
-from .errors import EdgeperfError
+from .errors import ConfigError, EdgeperfError
 from .results import ResultsFolder
 from .rules.performance import PerformanceSettings
 from .rules.progress import Progress
@@ -85,7 +85,30 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
     return targets
 
 
+def _print_accuracy(console: Console, document: dict[str, object]) -> None:
+    table = Table(title="edgeperf accuracy results")
+    for column in ("benchmark", "files", "top-1 %", "AUC", "verdict"):
+        table.add_column(column)
+    for run in document["runs"]:  # type: ignore[union-attr]
+        acc = run.get("accuracy")
+        if not acc:
+            table.add_row(run["benchmark"], "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
+            continue
+        metrics = acc["metrics"]
+        missed = [r["rule"] for r in acc["rules"] if not r["met"]]
+        verdict = ("[green]run under MLPerf Tiny rules[/green]" if not missed
+                   else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
+        table.add_row(run["benchmark"], str(acc["files"]),
+                      f"{metrics['top1']['value']:.1f}" if "top1" in metrics else "-",
+                      f"{metrics['auc']['value']:.3f}", verdict)
+    console.print(table)
+
+
 def _print_report(console: Console, document: dict[str, object], folder: ResultsFolder) -> None:
+    if document.get("mode") == "accuracy":
+        _print_accuracy(console, document)
+        console.print(f"Results: {folder.path}/results.json, results.txt, per-benchmark journals and device logs")
+        return
     table = Table(title="edgeperf performance results")
     for column in ("benchmark", "board", "median inf./s", "latency ms", "windows", "verdict"):
         table.add_column(column)
@@ -107,21 +130,27 @@ def _print_report(console: Console, document: dict[str, object], folder: Results
 
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
-    if args.mode != "performance":
-        console.print(f"[red]mode {args.mode!r} is not available yet; use --mode performance[/red]")
+    if args.mode == "energy":
+        console.print("[red]energy mode is not available yet; use --mode performance or --mode accuracy[/red]")
         return 2
     settings = PerformanceSettings.quick() if args.quick else PerformanceSettings()
     if args.warmups is not None:
         from dataclasses import replace
         settings = replace(settings, warmups=args.warmups)
     targets = build_targets(args)
-    folder = ResultsFolder.create(Path(args.results) if args.results else None)
+    if args.resume:
+        folder = ResultsFolder(Path(args.resume))
+        if not folder.path.is_dir():
+            raise ConfigError(f"{folder.path} does not exist: nothing to resume")
+    else:
+        folder = ResultsFolder.create(Path(args.results) if args.results else None)
     if args.quick:
         console.print("[yellow]--quick: 1 s windows for development; these results are NOT under MLPerf Tiny rules.[/yellow]")
     with RichBar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                 TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=console,
+                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+                 console=console,
                  transient=False) as bar:
-        document = run_all(targets, settings, folder, RichProgress(bar), command=sys.argv)
+        document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv)
     _print_report(console, document, folder)
     failures = list(iter_failures(document))
     for failure in failures:
@@ -143,6 +172,8 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="the .tflite flashed on the board (virtual board: the model it runs)")
     run.add_argument("--dataset", help="dataset root in the MLPerf Tiny layout (default: the bundled sample sets)")
     run.add_argument("--results", help="results folder to create (default: results/<timestamp>)")
+    run.add_argument("--resume", metavar="RESULTS_DIR",
+                     help="continue an interrupted accuracy run in its results folder, from its journals")
     run.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
     run.add_argument("--warmups", type=int, help="warm-up inferences before each window")
     run.add_argument("--sim-time-scale", type=float, default=DEFAULT_SIM_TIME_SCALE,

@@ -19,7 +19,9 @@ from .errors import ConfigError, EdgeperfError
 from .links import open_link
 from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
-from .results.summary import performance_text, run_summary
+from .results.journal import Journal
+from .results.summary import accuracy_text, performance_text, run_summary
+from .rules.accuracy import journal_header, run_accuracy
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
 
@@ -55,18 +57,18 @@ def _model_entry(path: Path | None) -> dict[str, object] | None:
     return {"path": str(path), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "md5": model_md5(path)}
 
 
-def run_target(target: Target, settings: PerformanceSettings, folder: ResultsFolder,
+def run_target(target: Target, mode: str, settings: PerformanceSettings, folder: ResultsFolder,
                progress: Progress) -> dict[str, object]:
-    """Run performance mode on one target; failures become an entry with the error, never a lost run."""
+    """Run one mode on one target; failures become an entry with the error, never a lost run."""
     bench = target.benchmark
     entry: dict[str, object] = {
         "benchmark": bench.name,
-        "mode": "performance",
+        "mode": mode,
         "board": {"description": target.description, "url": target.url, "baud": target.baud, **target.details},
         "model": _model_entry(target.model),
         "dataset": {"root": str(target.dataset)},
     }
-    log = DeviceLog(folder.file(bench.name, "performance", "log.txt"))
+    log = DeviceLog(folder.file(bench.name, mode, "log.txt"))
     started = time.time()
     try:
         files = read_dataset(target.dataset, bench)
@@ -89,10 +91,20 @@ def run_target(target: Target, settings: PerformanceSettings, folder: ResultsFol
                         "the board runs an energy-mode build (m-timestamp-mode-energy): it prints no m-lap-us "
                         "timestamps, so performance mode cannot time it. Flash a performance-mode build."
                     )
-                result = run_performance(session, bench, files, target.model, settings, progress)
-                entry["performance"] = result.to_dict()
+                if mode == "performance":
+                    result = run_performance(session, bench, files, target.model, settings, progress)
+                    entry["performance"] = result.to_dict()
+                    folder.write_text(f"{bench.name}/performance/results.txt", performance_text(result))
+                else:
+                    journal = Journal(folder.file(bench.name, "accuracy", "journal.jsonl"),
+                                      journal_header(bench, target.model, files))
+                    try:
+                        accuracy = run_accuracy(session, bench, files, journal, progress)
+                    finally:
+                        journal.close()
+                    entry["accuracy"] = accuracy.to_dict()
+                    folder.write_text(f"{bench.name}/accuracy/results.txt", accuracy_text(accuracy))
                 entry["session"] = asdict(session.stats)
-                folder.write_text(f"{bench.name}/performance/results.txt", performance_text(result))
             finally:
                 link.close()
     except EdgeperfError as exc:
@@ -103,8 +115,8 @@ def run_target(target: Target, settings: PerformanceSettings, folder: ResultsFol
     return entry
 
 
-def run_all(targets: list[Target], settings: PerformanceSettings, folder: ResultsFolder, progress: Progress,
-            command: list[str] | None = None) -> dict[str, object]:
+def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, folder: ResultsFolder,
+            progress: Progress, command: list[str] | None = None) -> dict[str, object]:
     """Run every target in turn; results.json and results.txt are rewritten after each one."""
     document: dict[str, object] = {
         "schema": SCHEMA,
@@ -112,12 +124,14 @@ def run_all(targets: list[Target], settings: PerformanceSettings, folder: Result
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command or [],
         "host": {"python": sys.version.split()[0], "platform": platform.platform()},
-        "settings": asdict(settings),
+        "mode": mode,
+        "settings": asdict(settings) if mode == "performance" else {},
         "runs": [],
     }
     runs: list[dict[str, object]] = document["runs"]  # type: ignore[assignment]
+    folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:
-        runs.append(run_target(target, settings, folder, progress))
+        runs.append(run_target(target, mode, settings, folder, progress))
         folder.write_json("results.json", document)
         folder.write_text("results.txt", run_summary(runs))
     return document

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ..rules.accuracy import AccuracyResult
 from ..rules.performance import PerformanceResult
 
 
@@ -32,6 +33,16 @@ def performance_text(result: PerformanceResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def accuracy_text(result: AccuracyResult) -> str:
+    """results.txt for an accuracy run, with the score lines the submission checker's regexes read."""
+    lines = []
+    if "top1" in result.metrics:
+        lines.append(f"{_stamp()} ulp-mlperf: Top 1% = {result.metrics['top1']:.1f}")
+    lines.append(f"{_stamp()} ulp-mlperf: AUC = {result.metrics['auc']:.3f}")
+    lines.append(f"{_stamp()} edgeperf: {result.files} files; {result.verdict}")
+    return "\n".join(lines) + "\n"
+
+
 def run_summary(entries: list[dict[str, object]]) -> str:
     """The top-level results.txt: one block per benchmark with its numbers and every rule check."""
     out: list[str] = ["edgeperf results", ""]
@@ -43,6 +54,14 @@ def run_summary(entries: list[dict[str, object]]) -> str:
             out.append(f"  FAILED: {entry['error']}")
             out.append("")
             continue
+        acc = entry.get("accuracy")
+        if isinstance(acc, dict):
+            for name, metric in acc["metrics"].items():
+                out.append(f"  {'Top-1' if name == 'top1' else 'AUC'}: {metric['value']:.3f}{' %' if name == 'top1' else ''}")
+            out.append(f"  Files: {acc['files']} ({acc['resumed_files']} taken from the journal of an interrupted run)")
+            for rule in acc["rules"]:
+                out.append(f"  [{'met' if rule['met'] else 'NOT met'}] {rule['rule']}: {rule['detail']}")
+            out.append(f"  Verdict: {acc['verdict']}")
         if isinstance(perf, dict):
             out.append(f"  Median throughput : {perf['median_throughput']['value']:.3f} inf./sec.")
             out.append(f"  Latency           : {perf['latency']['value']:.3f} ms")

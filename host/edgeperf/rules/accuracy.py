@@ -1,0 +1,125 @@
+"""Accuracy mode: every sample uploaded and inferred once (`infer 1 0`), scored with the benchmark's metric.
+
+Anomaly-detection files are inferred window by window and scored as the mean window score.
+Each file's result is journaled as soon as it is known, so an interrupted run resumes
+where it stopped instead of starting over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..benchmarks import Benchmark
+from ..datasets import DatasetFile
+from ..dut import DutSession
+from ..metrics import binary_auc, one_vs_rest_auc, top1
+from ..results.journal import Journal
+from . import mlperf_tiny as rules
+from .progress import Progress
+
+#: Size of the official accuracy sets (ad01 also accepts the 72-file alternative list).
+OFFICIAL_SET_SIZES = {"kws01": (1000,), "vww01": (1000,), "ic01": (200,), "ad01": (248, 72)}
+#: Host deadline for one `infer 1 0`: generous, a single inference on the slowest board is seconds.
+SINGLE_INFERENCE_TIMEOUT = 60.0
+
+
+@dataclass
+class AccuracyResult:
+    benchmark: str
+    files: int
+    labels: list[int]
+    scores: list[list[float]]
+    metrics: dict[str, float]
+    checks: list[rules.RuleCheck]
+    resumed_files: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return rules.verdict(self.checks)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "benchmark": self.benchmark,
+            "mode": "accuracy",
+            "files": self.files,
+            "resumed_files": self.resumed_files,
+            "metrics": {name: {"value": value, "unit": "%" if name == "top1" else "1"} for name, value in self.metrics.items()},
+            "rules": [c.to_dict() for c in self.checks],
+            "verdict": self.verdict,
+            "samples": [{"label": label, "scores": scores} for label, scores in zip(self.labels, self.scores)],
+            "notes": self.notes,
+        }
+
+
+def compute_metrics(benchmark: Benchmark, scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """The metrics MLPerf Tiny defines for the benchmark; the same code serves every mode that measures accuracy."""
+    if benchmark.metric == "auc":
+        return {"auc": binary_auc(scores[:, 0], labels == 1)}
+    metrics = {"top1": top1(scores, labels)}
+    if scores.shape[1] == 2:
+        metrics["auc"] = binary_auc(scores[:, 1], labels == 1)
+    else:
+        metrics["auc"] = one_vs_rest_auc(scores, labels)
+    return metrics
+
+
+def dataset_fingerprint(files: list[DatasetFile]) -> str:
+    digest = hashlib.sha256()
+    for item in files:
+        digest.update(item.path.name.encode() + b"\0" + str(item.label).encode() + b"\0" + item.read())
+    return digest.hexdigest()
+
+
+def _checks(benchmark: Benchmark, metrics: dict[str, float], files: int) -> list[rules.RuleCheck]:
+    key = "auc" if benchmark.metric == "auc" else "top1"
+    value = metrics[key]
+    shown = f"AUC {value:.3f}" if key == "auc" else f"top-1 {value:.1f} %"
+    target = f"AUC {benchmark.quality_target:.2f}" if key == "auc" else f"top-1 {benchmark.quality_target:g} %"
+    sizes = OFFICIAL_SET_SIZES[benchmark.name]
+    return [
+        rules.RuleCheck("quality target", value >= benchmark.quality_target, f"{shown} against the target {target}"),
+        rules.RuleCheck("official accuracy set", files in sizes,
+                        f"{files} files" + ("" if files in sizes else
+                                            f"; the MLPerf Tiny accuracy set has {' or '.join(map(str, sizes))}")),
+    ]
+
+
+def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetFile], journal: Journal,
+                 progress: Progress) -> AccuracyResult:
+    """Infer every file (every window for ad01), journaling each file's score as soon as it is complete."""
+    done = {record["file"]: record for record in journal.records}
+    resumed = len(done)
+    total_windows = len(files) * benchmark.windows_per_file
+    progress.begin(total=total_windows, description=f"{benchmark.name} accuracy")
+    progress.advance(resumed * benchmark.windows_per_file)
+    for item in files:
+        if item.path.name in done:
+            continue
+        data = item.read()
+        window_scores = []
+        for index in range(benchmark.windows_per_file):
+            progress.status(f"{item.path.name}" + (f" window {index + 1}/{benchmark.windows_per_file}"
+                                                    if benchmark.windows_per_file > 1 else ""))
+            session.upload(benchmark.window(data, index))
+            window_scores.append(session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT).results)
+            progress.advance()
+        record = {"file": item.path.name, "label": item.label,
+                  "scores": np.mean(np.array(window_scores, dtype=np.float64), axis=0).tolist()}
+        journal.append(record)
+        done[item.path.name] = record
+    ordered = [done[item.path.name] for item in files]
+    scores = np.array([r["scores"] for r in ordered], dtype=np.float64)
+    labels = np.array([r["label"] for r in ordered])
+    metrics = compute_metrics(benchmark, scores, labels)
+    return AccuracyResult(benchmark.name, len(files), labels.tolist(), scores.tolist(), metrics,
+                          _checks(benchmark, metrics, len(files)), resumed)
+
+
+def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile]) -> dict[str, str]:
+    model_hash = hashlib.sha256(model.read_bytes()).hexdigest() if model else "unknown"
+    return {"benchmark": benchmark.name, "model_sha256": model_hash, "dataset": dataset_fingerprint(files)}
