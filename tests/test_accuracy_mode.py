@@ -18,8 +18,8 @@ from edgeperf.benchmarks import get_benchmark
 from edgeperf.bundled import bundled_samples
 from edgeperf.datasets import read_dataset
 from edgeperf.rules.accuracy import compute_metrics
-from edgeperf.sim.ports import ReferencePort
-from edgeperf.sim.runtime import TflmRunner
+from edgeperf.ports import ReferencePort
+from edgeperf.runtimes import TflmRunner
 
 from conftest import model_path
 
@@ -49,17 +49,53 @@ def _golden_metrics(name: str) -> dict[str, float]:
     return compute_metrics(bench, np.array(scores), np.array(labels))
 
 
-@pytest.mark.parametrize("name", ["kws01", "vww01"])
-def test_accuracy_run_equals_host_golden_run(name, tmp_path):
-    proc = _cli("run", "--mode", "accuracy", "-b", name, "--baud", "921600", "--sim-time-scale", "0",
-                "--results", str(tmp_path / "res"), cwd=tmp_path)
-    out, err = proc.communicate(timeout=600)
+def _readme_accuracy() -> dict[str, str]:
+    """The accuracy column of the models table, as models/README.md states it."""
+    rows = {}
+    for line in (REPO / "models" / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 8 and cells[1].startswith("`"):
+            rows[cells[1].strip("`")] = cells[8]
+    return rows
+
+
+def _as_readme(name: str, metrics: dict[str, float]) -> str:
+    if name == "ad01":
+        return f"AUC {metrics['auc']:.3f}"
+    return f"top-1 {metrics['top1']:.1f} %, AUC {metrics['auc']:.3f}"
+
+
+def test_verify_all_sample_sets_match_readme_and_golden(tmp_path):
+    """Every bundled sample set on the virtual board: the README's accuracy, and identical host runs."""
+    proc = _cli("verify", "--baud", "4000000", "--sim-time-scale", "0", "--results", str(tmp_path / "res"),
+                cwd=tmp_path)
+    out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, out + err
-    run = json.loads((tmp_path / "res" / "results.json").read_text())["runs"][0]
-    device = {k: v["value"] for k, v in run["accuracy"]["metrics"].items()}
-    assert device == pytest.approx(_golden_metrics(name))
-    text = (tmp_path / "res" / name / "accuracy" / "results.txt").read_text()
-    assert "ulp-mlperf: Top 1% = " in text and "ulp-mlperf: AUC = " in text
+    stated = _readme_accuracy()
+    for run in json.loads((tmp_path / "res" / "results.json").read_text())["runs"]:
+        name, acc = run["benchmark"], run["accuracy"]
+        device = {k: v["value"] for k, v in acc["metrics"].items()}
+        assert _as_readme(name, device) == stated[name]
+        assert device == pytest.approx(_golden_metrics(name))
+        for runtime, check in acc["golden"].items():
+            assert check["mismatches"] == 0, (name, runtime, check["first_mismatches"])
+            assert check["compared_samples"] == acc["files"] * get_benchmark(name).windows_per_file
+        text = (tmp_path / "res" / name / "accuracy" / "results.txt").read_text()
+        assert "ulp-mlperf: AUC = " in text
+
+
+def test_golden_check_names_the_mismatching_sample():
+    from edgeperf.golden import GoldenCheck
+
+    check = GoldenCheck("kws01", model_path("kws01"), ("tflite-micro",))
+    sample = read_dataset(bundled_samples(), get_benchmark("kws01"))[0]
+    wrong = [0.5] * 12
+    assert sample.path.name in check.check(sample.path.name, sample.read(), wrong)["tflite-micro"]
+    port = ReferencePort("kws01", TflmRunner(model_path("kws01")))
+    port.load_tensor(sample.read())
+    port.infer()
+    right = [float(v) for v in port.results_line().strip()[len("m-results-["):-1].split(",")]
+    assert check.check(sample.path.name, sample.read(), right) == {"tflite-micro": ""}
 
 
 def test_killed_run_resumes_to_the_same_metrics(tmp_path):

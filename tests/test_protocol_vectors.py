@@ -13,8 +13,8 @@ import pytest
 from edgeperf.protocol import transcripts
 from edgeperf.protocol.transcripts import Transcript, match_all
 from edgeperf.sim.eembc_dut import DeviceClock, EembcDut
-from edgeperf.sim.ports import MAX_INPUT, ReferencePort
-from edgeperf.sim.runtime import TflmRunner
+from edgeperf.ports import MAX_INPUT, ReferencePort
+from edgeperf.runtimes import TflmRunner
 
 from conftest import model_path
 

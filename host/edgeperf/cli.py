@@ -87,20 +87,24 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
 
 def _print_accuracy(console: Console, document: dict[str, object]) -> None:
     table = Table(title="edgeperf accuracy results")
-    for column in ("benchmark", "files", "top-1 %", "AUC", "verdict"):
+    for column in ("benchmark", "files", "top-1 %", "AUC", "golden check", "verdict"):
         table.add_column(column)
     for run in document["runs"]:  # type: ignore[union-attr]
         acc = run.get("accuracy")
         if not acc:
-            table.add_row(run["benchmark"], "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
+            table.add_row(run["benchmark"], "-", "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
             continue
         metrics = acc["metrics"]
+        golden = ", ".join(
+            f"{name}: " + ("[green]all match[/green]" if g["mismatches"] == 0
+                           else f"[red]{g['mismatches']}/{g['compared_samples']} differ[/red]")
+            for name, g in acc["golden"].items()) or "-"
         missed = [r["rule"] for r in acc["rules"] if not r["met"]]
         verdict = ("[green]run under MLPerf Tiny rules[/green]" if not missed
                    else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
         table.add_row(run["benchmark"], str(acc["files"]),
                       f"{metrics['top1']['value']:.1f}" if "top1" in metrics else "-",
-                      f"{metrics['auc']['value']:.3f}", verdict)
+                      f"{metrics['auc']['value']:.3f}", golden, verdict)
     console.print(table)
 
 
@@ -130,6 +134,8 @@ def _print_report(console: Console, document: dict[str, object], folder: Results
 
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
+    if getattr(args, "golden_default", False):
+        args.mode, args.golden = "accuracy", args.golden or "tflite-micro,litert"
     if args.mode == "energy":
         console.print("[red]energy mode is not available yet; use --mode performance or --mode accuracy[/red]")
         return 2
@@ -150,7 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
                  console=console,
                  transient=False) as bar:
-        document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv)
+        document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
+                           golden=tuple(args.golden.split(",")) if args.golden else ())
     _print_report(console, document, folder)
     failures = list(iter_failures(document))
     for failure in failures:
@@ -158,27 +165,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `verify`."""
+    parser.add_argument("--benchmark", "-b", action="append", choices=list(BENCHMARKS),
+                        help="benchmark to run (repeatable; default: all)")
+    parser.add_argument("--mode", default="performance", choices=["performance", "accuracy", "energy"])
+    parser.add_argument("--port", "-p", help="board link URL (/dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT); "
+                        "default: start a virtual board")
+    parser.add_argument("--baud", type=int, help="baud rate (default: the benchmark's reference performance-mode rate)")
+    parser.add_argument("--model", help="the .tflite flashed on the board (virtual board: the model it runs)")
+    parser.add_argument("--dataset", help="dataset root in the MLPerf Tiny layout (default: the bundled sample sets)")
+    parser.add_argument("--results", help="results folder to create (default: results/<timestamp>)")
+    parser.add_argument("--golden", nargs="?", const="tflite-micro,litert", metavar="RUNTIMES",
+                        help="accuracy mode: also run every sample on the host (tflite-micro,litert) and compare "
+                        "with what the board printed")
+    parser.add_argument("--resume", metavar="RESULTS_DIR",
+                        help="continue an interrupted accuracy run in its results folder, from its journals")
+    parser.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
+    parser.add_argument("--warmups", type=int, help="warm-up inferences before each window")
+    parser.add_argument("--sim-time-scale", type=float, default=DEFAULT_SIM_TIME_SCALE,
+                        help="virtual board: wall seconds per modelled device second (default %(default)s)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run benchmarks (with no options: all four on the virtual bench)")
-    run.add_argument("--benchmark", "-b", action="append", choices=list(BENCHMARKS),
-                     help="benchmark to run (repeatable; default: all)")
-    run.add_argument("--mode", default="performance", choices=["performance", "accuracy", "energy"])
-    run.add_argument("--port", "-p", help="board link URL (/dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT); "
-                                          "default: start a virtual board")
-    run.add_argument("--baud", type=int, help="baud rate (default: the benchmark's reference performance-mode rate)")
-    run.add_argument("--model", help="the .tflite flashed on the board (virtual board: the model it runs)")
-    run.add_argument("--dataset", help="dataset root in the MLPerf Tiny layout (default: the bundled sample sets)")
-    run.add_argument("--results", help="results folder to create (default: results/<timestamp>)")
-    run.add_argument("--resume", metavar="RESULTS_DIR",
-                     help="continue an interrupted accuracy run in its results folder, from its journals")
-    run.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
-    run.add_argument("--warmups", type=int, help="warm-up inferences before each window")
-    run.add_argument("--sim-time-scale", type=float, default=DEFAULT_SIM_TIME_SCALE,
-                     help="virtual board: wall seconds per modelled device second (default %(default)s)")
+    _add_run_options(run)
     run.set_defaults(func=cmd_run)
+    verify = sub.add_parser("verify", help="accuracy run with the golden check: the board's output against "
+                                           "TFLite Micro and LiteRT on the host, sample by sample")
+    _add_run_options(verify)
+    verify.set_defaults(func=cmd_run, mode="accuracy", golden_default=True)
     return parser
 
 

@@ -16,6 +16,7 @@ from .benchmarks import Benchmark
 from .datasets import read_dataset
 from .dut import DutSession
 from .errors import ConfigError, EdgeperfError
+from .golden import GoldenCheck
 from .links import open_link
 from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
@@ -58,7 +59,7 @@ def _model_entry(path: Path | None) -> dict[str, object] | None:
 
 
 def run_target(target: Target, mode: str, settings: PerformanceSettings, folder: ResultsFolder,
-               progress: Progress) -> dict[str, object]:
+               progress: Progress, golden: tuple[str, ...] = ()) -> dict[str, object]:
     """Run one mode on one target; failures become an entry with the error, never a lost run."""
     bench = target.benchmark
     entry: dict[str, object] = {
@@ -96,10 +97,15 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings, folder:
                     entry["performance"] = result.to_dict()
                     folder.write_text(f"{bench.name}/performance/results.txt", performance_text(result))
                 else:
+                    check = None
+                    if golden:
+                        if target.model is None:
+                            raise ConfigError("the golden check needs the board's model file: pass --model")
+                        check = GoldenCheck(bench.name, target.model, golden)
                     journal = Journal(folder.file(bench.name, "accuracy", "journal.jsonl"),
                                       journal_header(bench, target.model, files))
                     try:
-                        accuracy = run_accuracy(session, bench, files, journal, progress)
+                        accuracy = run_accuracy(session, bench, files, journal, progress, check)
                     finally:
                         journal.close()
                     entry["accuracy"] = accuracy.to_dict()
@@ -116,7 +122,7 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings, folder:
 
 
 def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, folder: ResultsFolder,
-            progress: Progress, command: list[str] | None = None) -> dict[str, object]:
+            progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = ()) -> dict[str, object]:
     """Run every target in turn; results.json and results.txt are rewritten after each one."""
     document: dict[str, object] = {
         "schema": SCHEMA,
@@ -131,7 +137,7 @@ def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, fol
     runs: list[dict[str, object]] = document["runs"]  # type: ignore[assignment]
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:
-        runs.append(run_target(target, mode, settings, folder, progress))
+        runs.append(run_target(target, mode, settings, folder, progress, golden))
         folder.write_json("results.json", document)
         folder.write_text("results.txt", run_summary(runs))
     return document

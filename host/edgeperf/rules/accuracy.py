@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ..benchmarks import Benchmark
+from ..errors import ConfigError
 from ..datasets import DatasetFile
 from ..dut import DutSession
+from ..golden import GoldenCheck
 from ..metrics import binary_auc, one_vs_rest_auc, top1
 from ..results.journal import Journal
 from . import mlperf_tiny as rules
@@ -36,7 +38,7 @@ class AccuracyResult:
     metrics: dict[str, float]
     checks: list[rules.RuleCheck]
     resumed_files: int = 0
-    notes: list[str] = field(default_factory=list)
+    golden: dict[str, object] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -51,8 +53,8 @@ class AccuracyResult:
             "metrics": {name: {"value": value, "unit": "%" if name == "top1" else "1"} for name, value in self.metrics.items()},
             "rules": [c.to_dict() for c in self.checks],
             "verdict": self.verdict,
+            "golden": self.golden,
             "samples": [{"label": label, "scores": scores} for label, scores in zip(self.labels, self.scores)],
-            "notes": self.notes,
         }
 
 
@@ -90,8 +92,13 @@ def _checks(benchmark: Benchmark, metrics: dict[str, float], files: int) -> list
 
 
 def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetFile], journal: Journal,
-                 progress: Progress) -> AccuracyResult:
-    """Infer every file (every window for ad01), journaling each file's score as soon as it is complete."""
+                 progress: Progress, golden: GoldenCheck | None = None) -> AccuracyResult:
+    """Infer every file (every window for ad01), journaling each file's score as soon as it is complete.
+
+    With `golden`, every window is also run on the host and the board's printed output compared.
+    """
+    if golden and journal.records and "golden" not in journal.records[0]:
+        raise ConfigError(f"{journal.path} was written without the golden check; resume without --golden")
     done = {record["file"]: record for record in journal.records}
     resumed = len(done)
     total_windows = len(files) * benchmark.windows_per_file
@@ -102,22 +109,38 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
             continue
         data = item.read()
         window_scores = []
+        problems: dict[str, list[str]] = {name: [] for name in golden.runtimes} if golden else {}
         for index in range(benchmark.windows_per_file):
             progress.status(f"{item.path.name}" + (f" window {index + 1}/{benchmark.windows_per_file}"
                                                     if benchmark.windows_per_file > 1 else ""))
-            session.upload(benchmark.window(data, index))
-            window_scores.append(session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT).results)
+            upload = benchmark.window(data, index)
+            session.upload(upload)
+            results = session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT).results
+            window_scores.append(results)
+            if golden:
+                sample = item.path.name + (f" window {index}" if benchmark.windows_per_file > 1 else "")
+                for name, problem in golden.check(sample, upload, results).items():
+                    if problem:
+                        problems[name].append(problem)
             progress.advance()
         record = {"file": item.path.name, "label": item.label,
                   "scores": np.mean(np.array(window_scores, dtype=np.float64), axis=0).tolist()}
+        if golden:
+            record["golden"] = problems
         journal.append(record)
         done[item.path.name] = record
     ordered = [done[item.path.name] for item in files]
     scores = np.array([r["scores"] for r in ordered], dtype=np.float64)
     labels = np.array([r["label"] for r in ordered])
     metrics = compute_metrics(benchmark, scores, labels)
+    summary: dict[str, object] = {}
+    if golden:
+        for name in golden.runtimes:
+            found = [p for r in ordered for p in r["golden"][name]]
+            summary[name] = {"compared_samples": total_windows, "mismatches": len(found), "first_mismatches": found[:20],
+                             "tolerance": golden.describe_tolerance(name)}
     return AccuracyResult(benchmark.name, len(files), labels.tolist(), scores.tolist(), metrics,
-                          _checks(benchmark, metrics, len(files)), resumed)
+                          _checks(benchmark, metrics, len(files)), resumed, summary)
 
 
 def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile]) -> dict[str, str]:

@@ -18,8 +18,8 @@ from pathlib import Path
 from ..errors import EdgeperfError
 from .cost_model import CostModel
 from .eembc_dut import DeviceClock, EembcDut, InferTruth
-from .ports import MAX_INPUT, ReferencePort, infer_profile
-from .runtime import TflmRunner
+from ..ports import MAX_INPUT, ReferencePort, infer_profile
+from ..runtimes import TflmRunner
 from .uart import SerialEndpoint
 
 

@@ -1,7 +1,8 @@
 """What each MLPerf Tiny reference port does around the model: input conversion and result printing.
 
 A port mirrors `th_load_tensor` and `th_results` of the reference firmware for one
-benchmark, so the virtual board prints exactly what a flashed reference build prints.
+benchmark. The virtual board uses it to print exactly what a flashed reference build
+prints, and the golden check uses the same code to compute what a board should print.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelError
-from ..modelinfo import ModelInfo
-from .runtime import TflmRunner
+from .errors import ModelError
+from .modelinfo import ModelInfo
+from .runtimes import ModelRunner
 
 #: MAX_DB_INPUT_SIZE of the reference ports.
 MAX_INPUT = {"kws01": 490, "vww01": 27648, "ic01": 3072, "ad01": 5120}
@@ -45,10 +46,10 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 @dataclass
 class ReferencePort:
-    """The per-benchmark glue of a reference firmware build around a TFLite Micro runner."""
+    """The per-benchmark glue of a reference firmware build around a model runtime."""
 
     profile: str
-    runner: TflmRunner
+    runner: ModelRunner
 
     def __post_init__(self) -> None:
         if self.profile not in MAX_INPUT:
