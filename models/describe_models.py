@@ -23,8 +23,8 @@ from edgeperf.datasets import read_dataset  # noqa: E402
 from edgeperf.metrics import binary_auc, one_vs_rest_auc, top1  # noqa: E402
 from edgeperf.modelinfo import inspect_model  # noqa: E402
 from edgeperf.sim.cost_model import CostModel  # noqa: E402
-from edgeperf.sim.ports import ReferencePort  # noqa: E402
-from edgeperf.sim.runtime import TflmRunner  # noqa: E402
+from edgeperf.ports import ReferencePort  # noqa: E402
+from edgeperf.runtimes import TflmRunner  # noqa: E402
 
 BEGIN, END = "<!-- table:begin -->", "<!-- table:end -->"
 
