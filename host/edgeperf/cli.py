@@ -187,6 +187,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="virtual board: wall seconds per modelled device second (default %(default)s)")
 
 
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from .datasets.preprocess import preprocess
+
+    model = Path(args.model) if args.model else (bundled_model(args.benchmark) if args.benchmark == "kws01" else None)
+    count = preprocess(args.benchmark, Path(args.raw), Path(args.out), model, args.limit)
+    Console().print(f"wrote {count} {args.benchmark} inputs and y_labels.csv to {Path(args.out) / args.benchmark}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -198,6 +207,14 @@ def make_parser() -> argparse.ArgumentParser:
                                            "TFLite Micro and LiteRT on the host, sample by sample")
     _add_run_options(verify)
     verify.set_defaults(func=cmd_run, mode="accuracy", golden_default=True)
+    prep = sub.add_parser("preprocess", help="convert a public raw dataset into the MLPerf Tiny layout")
+    prep.add_argument("benchmark", choices=list(BENCHMARKS))
+    prep.add_argument("raw", help="Speech Commands folder, CIFAR-10 python folder or test_batch, VWW folder "
+                                  "with person/ and non_person/, or ToyADMOS ToyCar test folder")
+    prep.add_argument("out", help="dataset root to write <benchmark>/y_labels.csv and .bin files into")
+    prep.add_argument("--model", help="kws01: the model whose input quantization to use (default: bundled kws01)")
+    prep.add_argument("--limit", type=int, help="convert at most this many files")
+    prep.set_defaults(func=cmd_preprocess)
     return parser
 
 
