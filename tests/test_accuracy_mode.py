@@ -135,3 +135,20 @@ def test_resume_refuses_a_journal_of_another_dataset(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1
     assert "belongs to another run" in json.loads((results / "results.json").read_text())["runs"][0]["error"]
+
+
+def test_ctrl_c_leaves_a_valid_journal(tmp_path):
+    results = tmp_path / "res"
+    proc = _cli("run", "--mode", "accuracy", "-b", "ic01", "--sim-time-scale", "0", "--results", str(results),
+                cwd=tmp_path)
+    journal = results / "ic01" / "accuracy" / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (journal.exists() and len(journal.read_text().splitlines()) > 3):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert records[0]["header"]["benchmark"] == "ic01"
+    assert all(len(r["scores"]) == 10 for r in records[1:])
+    json.loads((results / "results.json").read_text())  # still a valid document
