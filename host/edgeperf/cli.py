@@ -10,7 +10,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress as RichBar, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from .benchmarks import BENCHMARKS, get_benchmark
 from .bundled import bundled_model, bundled_samples
@@ -18,6 +17,7 @@ from .errors import ConfigError, EdgeperfError
 from .results import ResultsFolder
 from .rules.performance import PerformanceSettings
 from .rules.progress import Progress
+from .results.terminal import print_summary
 from .run import Target, iter_failures, run_all
 
 #: Wall seconds the virtual board spends per modelled device second by default: 10x faster than the modelled MCU,
@@ -54,11 +54,13 @@ class RichProgress(Progress):
                             status=f"{sent}/{total} B")
 
 
-def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float):
+def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float, clock_mhz: float | None):
     @contextmanager
     def provision() -> Iterator[str]:
         from .sim.launcher import VirtualBoardProcess
-        with VirtualBoardProcess(model=model, profile=profile, baud=baud, time_scale=time_scale) as board:
+        extra = ["--clock-mhz", str(clock_mhz)] if clock_mhz else []
+        with VirtualBoardProcess(model=model, profile=profile, baud=baud, time_scale=time_scale,
+                                 extra_args=extra) as board:
             yield board.url
     return provision
 
@@ -79,57 +81,12 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
                 bench, None, baud, model, dataset,
                 description=f"virtual board ({name}, {baud} baud, Cortex-M4 cost model)",
                 # A model given by the user decides what the board reports, as flashing it would.
-                provision=_virtual_provision(model, None if args.model else name, baud, args.sim_time_scale),
-                details={"kind": "virtual", "sim_time_scale": args.sim_time_scale},
+                provision=_virtual_provision(model, None if args.model else name, baud, args.sim_time_scale,
+                                             args.sim_clock_mhz),
+                details={"kind": "virtual", "sim_time_scale": args.sim_time_scale,
+                         "sim_clock_mhz": args.sim_clock_mhz or 120.0},
             ))
     return targets
-
-
-def _print_accuracy(console: Console, document: dict[str, object]) -> None:
-    table = Table(title="edgeperf accuracy results")
-    for column in ("benchmark", "files", "top-1 %", "AUC", "golden check", "verdict"):
-        table.add_column(column)
-    for run in document["runs"]:  # type: ignore[union-attr]
-        acc = run.get("accuracy")
-        if not acc:
-            table.add_row(run["benchmark"], "-", "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
-            continue
-        metrics = acc["metrics"]
-        golden = ", ".join(
-            f"{name}: " + ("[green]all match[/green]" if g["mismatches"] == 0
-                           else f"[red]{g['mismatches']}/{g['compared_samples']} differ[/red]")
-            for name, g in acc["golden"].items()) or "-"
-        missed = [r["rule"] for r in acc["rules"] if not r["met"]]
-        verdict = ("[green]run under MLPerf Tiny rules[/green]" if not missed
-                   else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
-        table.add_row(run["benchmark"], str(acc["files"]),
-                      f"{metrics['top1']['value']:.1f}" if "top1" in metrics else "-",
-                      f"{metrics['auc']['value']:.3f}", golden, verdict)
-    console.print(table)
-
-
-def _print_report(console: Console, document: dict[str, object], folder: ResultsFolder) -> None:
-    if document.get("mode") == "accuracy":
-        _print_accuracy(console, document)
-        console.print(f"Results: {folder.path}/results.json, results.txt, per-benchmark journals and device logs")
-        return
-    table = Table(title="edgeperf performance results")
-    for column in ("benchmark", "board", "median inf./s", "latency ms", "windows", "verdict"):
-        table.add_column(column)
-    for run in document["runs"]:  # type: ignore[union-attr]
-        perf = run.get("performance")
-        board = run["board"].get("vendor") or run["board"]["description"]
-        if not perf:
-            table.add_row(run["benchmark"], board, "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
-            continue
-        windows = ", ".join(f"{w['seconds']:.1f}s" for w in perf["windows"])
-        missed = [r["rule"] for r in perf["rules"] if not r["met"]]
-        verdict = ("[green]run under MLPerf Tiny rules[/green]" if not missed
-                   else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
-        table.add_row(run["benchmark"], board, f"{perf['median_throughput']['value']:.3f}",
-                      f"{perf['latency']['value']:.3f}", windows, verdict)
-    console.print(table)
-    console.print(f"Results: {folder.path}/results.json, results.txt and per-benchmark device logs")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -158,7 +115,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                  transient=False) as bar:
         document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
                            golden=tuple(args.golden.split(",")) if args.golden else ())
-    _print_report(console, document, folder)
+    print_summary(console, document)
+    console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
+                  f"report: edgeperf report {folder.path}")
     failures = list(iter_failures(document))
     for failure in failures:
         console.print(f"[red]{failure}[/red]")
@@ -185,6 +144,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmups", type=int, help="warm-up inferences before each window")
     parser.add_argument("--sim-time-scale", type=float, default=DEFAULT_SIM_TIME_SCALE,
                         help="virtual board: wall seconds per modelled device second (default %(default)s)")
+    parser.add_argument("--sim-clock-mhz", type=float,
+                        help="virtual board: core clock of its cost model (default 120 MHz, a Cortex-M4 reference)")
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
@@ -193,6 +154,59 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     model = Path(args.model) if args.model else (bundled_model(args.benchmark) if args.benchmark == "kws01" else None)
     count = preprocess(args.benchmark, Path(args.raw), Path(args.out), model, args.limit)
     Console().print(f"wrote {count} {args.benchmark} inputs and y_labels.csv to {Path(args.out) / args.benchmark}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .results.report import load_document, write_report
+
+    folder = Path(args.results)
+    print_summary(Console(), load_document(folder))
+    path = write_report(folder, Path(args.output) if args.output else None)
+    Console().print(f"HTML report: {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .results.compare import compare
+
+    folders = [Path(p) for p in args.results]
+    rows = compare(folders, args.min_change / 100)
+    table = Table(title="edgeperf compare (ratios against the first run)")
+    for column in ["benchmark", "metric"] + [f"run {i + 1}" for i in range(len(folders))]:
+        table.add_column(column)
+    worst = 0.0
+    for row in rows:
+        cells = []
+        for i, (value, ratio) in enumerate(zip(row.values, row.ratios)):
+            if value is None:
+                cells.append("-")
+                continue
+            text = f"{value:.3f} {row.unit}"
+            if i:
+                mark = ("[red]significant[/red]" if row.regression(i) else "[green]significant[/green]") \
+                    if row.significant[i] else "within noise"
+                text += f" (x{ratio:.3f}, {mark})"
+            cells.append(text)
+            worst = max(worst, row.regression(i))
+        table.add_row(row.benchmark, row.metric, *cells)
+    console = Console()
+    console.print(table)
+    for i, folder in enumerate(folders, start=1):
+        console.print(f"run {i}: {folder}")
+    if args.fail_above is not None and worst * 100 > args.fail_above:
+        console.print(f"[red]regression of {worst * 100:.1f} % exceeds --fail-above {args.fail_above:g} %[/red]")
+        return 1
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .results.export import export
+
+    for path in export(Path(args.results), Path(args.out), args.division, args.org, args.system):
+        Console().print(f"wrote {path}")
     return 0
 
 
@@ -215,6 +229,24 @@ def make_parser() -> argparse.ArgumentParser:
     prep.add_argument("--model", help="kws01: the model whose input quantization to use (default: bundled kws01)")
     prep.add_argument("--limit", type=int, help="convert at most this many files")
     prep.set_defaults(func=cmd_preprocess)
+    report = sub.add_parser("report", help="terminal summary and a self-contained HTML report of a results folder")
+    report.add_argument("results")
+    report.add_argument("--output", help="HTML file to write (default: RESULTS/report.html)")
+    report.set_defaults(func=cmd_report)
+    comp = sub.add_parser("compare", help="compare results folders; non-zero exit on a regression (for CI)")
+    comp.add_argument("results", nargs="+")
+    comp.add_argument("--min-change", type=float, default=1.0,
+                      help="smallest relative change in percent that can count as significant (default 1)")
+    comp.add_argument("--fail-above", type=float, metavar="PCT",
+                      help="exit 1 when a run is significantly worse than the first by more than PCT percent")
+    comp.set_defaults(func=cmd_compare)
+    exp = sub.add_parser("export", help="copy a results folder into the MLPerf Tiny submission tree")
+    exp.add_argument("results")
+    exp.add_argument("out")
+    exp.add_argument("--division", choices=["closed", "open"], default="open")
+    exp.add_argument("--org", required=True)
+    exp.add_argument("--system", required=True)
+    exp.set_defaults(func=cmd_export)
     return parser
 
 

@@ -1,0 +1,55 @@
+"""Export a results folder into the MLPerf Tiny submission tree.
+
+    <division>/<org>/results/<system>/<kws|vww|ic|ad>/<performance|accuracy>/{log.txt,results.txt,results.json}
+    <division>/<org>/systems/<system>.json
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ..errors import ConfigError
+from .folder import atomic_write_text
+from .report import load_document
+
+SUBMISSION_NAMES = {"kws01": "kws", "vww01": "vww", "ic01": "ic", "ad01": "ad"}
+SYSTEM_KEYS = ("Submitter", "Division", "Status", "Board Name", "SoC Name", "Processor(s) Name",
+               "Processor(s) Frequencies", "Accelerator", "Hardware Notes", "Inference Framework",
+               "Software Libraries", "Quantization Method", "General Compiler(s)")
+
+
+def export(folder: Path, out: Path, division: str, org: str, system: str) -> list[Path]:
+    """Copy each completed run's files into the submission layout; returns the directories written."""
+    if division not in ("closed", "open"):
+        raise ConfigError("division must be 'closed' or 'open'")
+    document = load_document(folder)
+    written: list[Path] = []
+    first_board: dict = {}
+    for run in document["runs"]:
+        mode = run["mode"]
+        if run.get("error") or mode not in run:
+            continue
+        target = out / division / org / "results" / system / SUBMISSION_NAMES[run["benchmark"]] / mode
+        if target.exists():
+            raise ConfigError(f"{target} already exists; export into an empty folder")
+        target.mkdir(parents=True)
+        source = folder / run["benchmark"] / mode
+        for name in ("log.txt", "results.txt"):
+            if (source / name).is_file():
+                shutil.copyfile(source / name, target / name)
+        atomic_write_text(target / "results.json", json.dumps({**run, "edgeperf_version": document["edgeperf_version"]},
+                                                             indent=2) + "\n")
+        written.append(target)
+        first_board = first_board or run.get("board", {})
+    if not written:
+        raise ConfigError(f"{folder} holds no completed run to export")
+    systems = out / division / org / "systems" / f"{system}.json"
+    if not systems.exists():
+        description = {key: "" for key in SYSTEM_KEYS}
+        description.update({"Submitter": org, "Division": division, "Status": "available",
+                            "Board Name": str(first_board.get("description", "")),
+                            "Inference Framework": "TensorFlow Lite Micro"})
+        atomic_write_text(systems, json.dumps(description, indent=2) + "\n")
+    return written

@@ -1,0 +1,111 @@
+"""A self-contained HTML report of a results folder: key numbers, rules met or missed, and plots.
+
+Images are embedded as base64 PNG, so the file can be mailed, archived or opened from a CI
+artifact with no network and no other file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from ..errors import ConfigError
+from . import plots
+from .folder import atomic_write_text
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+.met{color:#1a7f37}.missed{color:#b35900}.failed{color:#c00}.plots img{margin:.4em;border:1px solid #eee}
+.small{color:#666;font-size:.85em}
+"""
+
+#: After loading, the page records how many embedded images decoded; tests read it from the DOM.
+CHECK_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute('data-images', imgs.length);
+  document.body.setAttribute('data-images-ok', ok);
+});
+"""
+
+
+def load_document(folder: Path) -> dict:
+    path = folder / "results.json"
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable edgeperf results file ({exc})") from exc
+    if not str(document.get("schema", "")).startswith("edgeperf.results/"):
+        raise ConfigError(f"{path} is not an edgeperf results file (no edgeperf.results schema)")
+    return document
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _rules(rules: list[dict]) -> str:
+    rows = "".join(
+        f"<tr><td class={'met' if r['met'] else 'missed'}>{'met' if r['met'] else 'NOT met'}</td>"
+        f"<td>{html.escape(r['rule'])}</td><td>{html.escape(r['detail'])}</td></tr>" for r in rules)
+    return f"<table><tr><th></th><th>rule</th><th>detail</th></tr>{rows}</table>"
+
+
+def _performance(perf: dict) -> tuple[str, list[str]]:
+    windows = "".join(
+        f"<tr><td>{w['index']}</td><td>{html.escape(w['file'])}</td><td>{w['iterations']}</td>"
+        f"<td>{w['seconds']:.3f}</td><td>{w['throughput']:.3f}</td></tr>" for w in perf["windows"])
+    body = (f"<p><b>Median throughput {perf['median_throughput']['value']:.3f} inf./s</b>, "
+            f"latency {perf['latency']['value']:.3f} ms (1000 / median), {perf['iterations_per_window']} "
+            f"inferences per window.</p><table><tr><th>window</th><th>file</th><th>inferences</th><th>s</th>"
+            f"<th>inf./s</th></tr>{windows}</table>")
+    images = [_img(plots.throughput_per_window(perf), "throughput per window"),
+              _img(plots.latency_distribution(perf), "latency distribution")]
+    return body + _rules(perf["rules"]) + f"<p>{html.escape(perf['verdict'])}</p>", images
+
+
+def _accuracy(acc: dict) -> tuple[str, list[str]]:
+    metrics = ", ".join(f"top-1 {v['value']:.1f} %" if k == "top1" else f"AUC {v['value']:.3f}"
+                        for k, v in acc["metrics"].items())
+    golden = "".join(f"<li>{html.escape(name)}: {g['mismatches']} of {g['compared_samples']} samples differ "
+                     f"(tolerance: {html.escape(g['tolerance'])})</li>" for name, g in acc.get("golden", {}).items())
+    resumed = f" ({acc['resumed_files']} from the journal of an interrupted run)" if acc.get("resumed_files") else ""
+    body = (f"<p><b>{metrics}</b> on {acc['files']} files{resumed}.</p>"
+            + (f"<p>Golden check:</p><ul>{golden}</ul>" if golden else ""))
+    images = [_img(plots.roc_curves(acc), "ROC curve")]
+    if len(acc["samples"][0]["scores"]) > 1:
+        images.insert(0, _img(plots.confusion_matrix(acc), "confusion matrix"))
+    return body + _rules(acc["rules"]) + f"<p>{html.escape(acc['verdict'])}</p>", images
+
+
+def render(document: dict) -> str:
+    sections = []
+    for run in document["runs"]:
+        board = run.get("board", {})
+        title = f"{run['benchmark']} ({run['mode']}) on {board.get('description', board.get('url', '?'))}"
+        if run.get("error"):
+            sections.append(f"<h2>{html.escape(title)}</h2><p class=failed>FAILED: {html.escape(run['error'])}</p>")
+            continue
+        body, images = _performance(run["performance"]) if "performance" in run else _accuracy(run["accuracy"])
+        model = run.get("model") or {}
+        meta = (f"<p class=small>board: {html.escape(str(board.get('vendor', '')))} "
+                f"{html.escape(str(board.get('profile', '')))}, model sha256 {html.escape(str(model.get('sha256', '?')))}"
+                f"</p>")
+        sections.append(f"<h2>{html.escape(title)}</h2>{meta}{body}<div class=plots>{''.join(images)}</div>")
+    settings = html.escape(json.dumps(document.get("settings", {})))
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>edgeperf report</title>"
+            f"<style>{STYLE}</style></head><body><h1>edgeperf report</h1>"
+            f"<p class=small>edgeperf {html.escape(document.get('edgeperf_version', '?'))}, "
+            f"created {html.escape(document.get('created', '?'))}, mode {html.escape(str(document.get('mode', '')))}; "
+            f"settings {settings}</p>{''.join(sections)}<script>{CHECK_SCRIPT}</script></body></html>")
+
+
+def write_report(folder: Path, output: Path | None = None) -> Path:
+    target = output or folder / "report.html"
+    atomic_write_text(target, render(load_document(folder)))
+    return target

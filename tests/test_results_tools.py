@@ -1,0 +1,85 @@
+"""Report, compare and export on real results folders from the virtual bench."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], cwd=cwd, env=env, text=True,
+                          capture_output=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("runs")
+    made = {}
+    for name, extra in (("perf", ["run", "-b", "kws01", "-b", "ic01", "--quick"]),
+                        ("perf_again", ["run", "-b", "kws01", "-b", "ic01", "--quick"]),
+                        ("perf_slow", ["run", "-b", "kws01", "-b", "ic01", "--quick", "--sim-clock-mhz",
+                                       str(120 / 1.1)]),
+                        ("acc", ["verify", "-b", "kws01", "-b", "vww01", "--baud", "4000000"])):
+        proc = _cli(*extra, "--sim-time-scale", "0", "--results", str(base / name), cwd=base)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        made[name] = base / name
+    return made
+
+
+def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize(("run", "plots"), [("perf", 4), ("acc", 4)])
+def test_html_report_opens_in_chromium_with_every_plot(runs, run, plots, tmp_path):
+    proc = _cli("report", str(runs[run]), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = runs[run] / "report.html"
+    assert "http" not in re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", report.read_text())
+    dom = _chromium("--virtual-time-budget=5000", "--dump-dom", report.as_uri()).stdout
+    assert f'data-images="{plots}"' in dom and f'data-images-ok="{plots}"' in dom
+    shot = tmp_path / "shot.png"
+    _chromium("--window-size=1200,3200", f"--screenshot={shot}", report.as_uri())
+    assert shot.stat().st_size > 50_000  # a page with pictures, not a blank page
+
+
+def test_compare_sees_noise_and_a_ten_percent_slower_board(runs, tmp_path):
+    same = _cli("compare", str(runs["perf"]), str(runs["perf_again"]), "--fail-above", "5", cwd=tmp_path)
+    assert same.returncode == 0, same.stdout
+    assert "within noise" in same.stdout and "significant" not in same.stdout
+    slow = _cli("compare", str(runs["perf"]), str(runs["perf_slow"]), "--fail-above", "5", cwd=tmp_path)
+    assert slow.returncode == 1
+    assert "x0.909" in slow.stdout and "significant" in slow.stdout and "regression of 9.1 %" in slow.stdout
+
+
+def test_export_to_submission_tree(runs, tmp_path):
+    out = tmp_path / "submission"
+    for run in ("perf", "acc"):
+        proc = _cli("export", str(runs[run]), str(out), "--division", "open", "--org", "Acme", "--system", "vboard",
+                    cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    base = out / "open" / "Acme" / "results" / "vboard"
+    perf = (base / "kws" / "performance" / "results.txt").read_text()
+    assert re.search(r".* Median throughput is\s+([\d\.]+) inf\./sec\..*", perf)
+    accuracy = (base / "vww" / "accuracy" / "results.txt").read_text()
+    assert re.search(r".* Top[- ]1%?\s?[:=] ([\d\.]+).*", accuracy) and re.search(r".* AUC\s?[:=] ([\d\.]+).*", accuracy)
+    for folder in (base / "kws" / "performance", base / "ic" / "performance", base / "kws" / "accuracy"):
+        assert {"log.txt", "results.txt", "results.json"} <= {p.name for p in folder.iterdir()}
+    system = json.loads((out / "open" / "Acme" / "systems" / "vboard.json").read_text())
+    assert system["Submitter"] == "Acme" and system["Division"] == "open"
