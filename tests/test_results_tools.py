@@ -52,8 +52,9 @@ def test_html_report_opens_in_chromium_with_every_plot(runs, run, plots, tmp_pat
     assert proc.returncode == 0, proc.stderr
     report = runs[run] / "report.html"
     assert "http" not in re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", report.read_text())
-    dom = _chromium("--virtual-time-budget=5000", "--dump-dom", report.as_uri()).stdout
-    assert f'data-images="{plots}"' in dom and f'data-images-ok="{plots}"' in dom
+    page = _chromium("--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", report.as_uri())
+    assert f'data-images="{plots}"' in page.stdout and f'data-images-ok="{plots}"' in page.stdout
+    assert "Uncaught" not in page.stderr and "CONSOLE" not in page.stderr  # no script errors, no console output
     shot = tmp_path / "shot.png"
     _chromium("--window-size=1200,3200", f"--screenshot={shot}", report.as_uri())
     assert shot.stat().st_size > 50_000  # a page with pictures, not a blank page
