@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from edgeperf.results.compare import rank_sum_p_value
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -46,7 +48,7 @@ def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-@pytest.mark.parametrize(("run", "plots"), [("perf", 4), ("acc", 4)])
+@pytest.mark.parametrize(("run", "plots"), [("perf", 4), ("acc", 6)])
 def test_html_report_opens_in_chromium_with_every_plot(runs, run, plots, tmp_path):
     proc = _cli("report", str(runs[run]), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -84,3 +86,23 @@ def test_export_to_submission_tree(runs, tmp_path):
         assert {"log.txt", "results.txt", "results.json"} <= {p.name for p in folder.iterdir()}
     system = json.loads((out / "open" / "Acme" / "systems" / "vboard.json").read_text())
     assert system["Submitter"] == "Acme" and system["Division"] == "open"
+    assert system["Processor(s) Frequencies"] == "120 MHz" and "Cortex-M4" in system["Processor(s) Name"]
+    exported = _cli("report", str(base / "kws" / "performance"), cwd=tmp_path)  # each results.json is a document
+    assert exported.returncode == 0 and "kws01" in exported.stdout
+
+
+def test_document_describes_units_board_and_sample_latency(runs):
+    perf = json.loads((runs["perf"] / "results.json").read_text())
+    assert perf["units"]["elapsed_us"].startswith("us") and perf["units"]["throughput"].startswith("inf/s")
+    board = perf["runs"][0]["board"]
+    assert board["kind"] == "virtual" and board["clock_mhz"] == 120.0 and board["profile"]
+    acc = json.loads((runs["acc"] / "results.json").read_text())
+    latencies = [s["latency_us"] for run in acc["runs"] for s in run["accuracy"]["samples"]]
+    assert all(100 < latency < 2e6 for latency in latencies)
+
+
+def test_rank_sum_test_on_five_windows():
+    assert rank_sum_p_value([5.0] * 5, [5.0] * 5) == 1.0
+    assert rank_sum_p_value([5.0] * 5, [4.5] * 5) == pytest.approx(2 / 252)  # constant windows, different runs
+    assert rank_sum_p_value([1, 2, 3, 4, 6], [5, 7, 8, 9, 10]) == pytest.approx(4 / 252)
+    assert rank_sum_p_value([1, 2, 3, 5, 7], [4, 6, 8, 9, 10]) > 0.05

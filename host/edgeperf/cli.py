@@ -54,13 +54,12 @@ class RichProgress(Progress):
                             status=f"{sent}/{total} B")
 
 
-def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float, clock_mhz: float | None):
+def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float, clock_mhz: float):
     @contextmanager
     def provision() -> Iterator[str]:
         from .sim.launcher import VirtualBoardProcess
-        extra = ["--clock-mhz", str(clock_mhz)] if clock_mhz else []
         with VirtualBoardProcess(model=model, profile=profile, baud=baud, time_scale=time_scale,
-                                 extra_args=extra) as board:
+                                 extra_args=["--clock-mhz", str(clock_mhz)]) as board:
             yield board.url
     return provision
 
@@ -74,7 +73,8 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
         dataset = Path(args.dataset) if args.dataset else bundled_samples()
         if args.port:
             model = Path(args.model) if args.model else None
-            targets.append(Target(bench, args.port, baud, model, dataset, description=args.port))
+            targets.append(Target(bench, args.port, baud, model, dataset, description=args.port,
+                                  details={"kind": "hardware"}))
         else:
             model = Path(args.model) if args.model else bundled_model(name)
             targets.append(Target(
@@ -83,8 +83,8 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
                 # A model given by the user decides what the board reports, as flashing it would.
                 provision=_virtual_provision(model, None if args.model else name, baud, args.sim_time_scale,
                                              args.sim_clock_mhz),
-                details={"kind": "virtual", "sim_time_scale": args.sim_time_scale,
-                         "sim_clock_mhz": args.sim_clock_mhz or 120.0},
+                details={"kind": "virtual", "processor": "Arm Cortex-M4 (virtual board cost model)",
+                         "clock_mhz": args.sim_clock_mhz, "sim_time_scale": args.sim_time_scale},
             ))
     return targets
 
@@ -144,8 +144,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmups", type=int, help="warm-up inferences before each window")
     parser.add_argument("--sim-time-scale", type=float, default=DEFAULT_SIM_TIME_SCALE,
                         help="virtual board: wall seconds per modelled device second (default %(default)s)")
-    parser.add_argument("--sim-clock-mhz", type=float,
-                        help="virtual board: core clock of its cost model (default 120 MHz, a Cortex-M4 reference)")
+    parser.add_argument("--sim-clock-mhz", type=float, default=120.0,
+                        help="virtual board: core clock of its Cortex-M4 cost model in MHz (default %(default)s)")
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
@@ -168,34 +168,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
-    from .results.compare import compare
+    from .results.compare import compare, comparison_table
 
     folders = [Path(p) for p in args.results]
     rows = compare(folders, args.min_change / 100)
-    table = Table(title="edgeperf compare (ratios against the first run)")
-    for column in ["benchmark", "metric"] + [f"run {i + 1}" for i in range(len(folders))]:
-        table.add_column(column)
-    worst = 0.0
-    for row in rows:
-        cells = []
-        for i, (value, ratio) in enumerate(zip(row.values, row.ratios)):
-            if value is None:
-                cells.append("-")
-                continue
-            text = f"{value:.3f} {row.unit}"
-            if i:
-                mark = ("[red]significant[/red]" if row.regression(i) else "[green]significant[/green]") \
-                    if row.significant[i] else "within noise"
-                text += f" (x{ratio:.3f}, {mark})"
-            cells.append(text)
-            worst = max(worst, row.regression(i))
-        table.add_row(row.benchmark, row.metric, *cells)
     console = Console()
-    console.print(table)
+    console.print(comparison_table(rows, len(folders)))
     for i, folder in enumerate(folders, start=1):
         console.print(f"run {i}: {folder}")
+    worst = max((row.regression(i) for row in rows for i in range(1, len(folders))), default=0.0)
     if args.fail_above is not None and worst * 100 > args.fail_above:
         console.print(f"[red]regression of {worst * 100:.1f} % exceeds --fail-above {args.fail_above:g} %[/red]")
         return 1

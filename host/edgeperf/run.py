@@ -21,12 +21,11 @@ from .links import open_link
 from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
 from .results.journal import Journal
+from .results.schema import SCHEMA, UNITS
 from .results.summary import accuracy_text, performance_text, run_summary
 from .rules.accuracy import journal_header, run_accuracy
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
-
-SCHEMA = "edgeperf.results/1"
 
 
 @dataclass
@@ -132,6 +131,7 @@ def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, fol
         "host": {"python": sys.version.split()[0], "platform": platform.platform()},
         "mode": mode,
         "settings": asdict(settings) if mode == "performance" else {},
+        "units": UNITS,
         "runs": [],
     }
     runs: list[dict[str, object]] = document["runs"]  # type: ignore[assignment]

@@ -1,7 +1,11 @@
 """Export a results folder into the MLPerf Tiny submission tree.
 
-    <division>/<org>/results/<system>/<kws|vww|ic|ad>/<performance|accuracy>/{log.txt,results.txt,results.json}
+    <division>/<org>/results/<system>/<kws|vww|ic|ad>/<performance|accuracy|energy>/{log.txt,results.txt,results.json}
     <division>/<org>/systems/<system>.json
+
+Each results.json is an edgeperf results document holding that one run, so `edgeperf report`
+and `edgeperf compare` read the exported tree too; the submission checker only requires
+log.txt and results.txt.
 """
 
 from __future__ import annotations
@@ -39,17 +43,26 @@ def export(folder: Path, out: Path, division: str, org: str, system: str) -> lis
         for name in ("log.txt", "results.txt"):
             if (source / name).is_file():
                 shutil.copyfile(source / name, target / name)
-        atomic_write_text(target / "results.json", json.dumps({**run, "edgeperf_version": document["edgeperf_version"]},
-                                                             indent=2) + "\n")
+        atomic_write_text(target / "results.json", json.dumps({**document, "runs": [run]}, indent=2) + "\n")
         written.append(target)
         first_board = first_board or run.get("board", {})
     if not written:
         raise ConfigError(f"{folder} holds no completed run to export")
     systems = out / division / org / "systems" / f"{system}.json"
     if not systems.exists():
-        description = {key: "" for key in SYSTEM_KEYS}
-        description.update({"Submitter": org, "Division": division, "Status": "available",
-                            "Board Name": str(first_board.get("description", "")),
-                            "Inference Framework": "TensorFlow Lite Micro"})
-        atomic_write_text(systems, json.dumps(description, indent=2) + "\n")
+        atomic_write_text(systems, json.dumps(system_description(org, division, first_board), indent=2) + "\n")
     return written
+
+
+def system_description(org: str, division: str, board: dict) -> dict[str, str]:
+    """The systems/<system>.json skeleton: every documented key, filled where the results know the answer."""
+    description = {key: "" for key in SYSTEM_KEYS}
+    vendor = board.get("vendor")
+    description.update({"Submitter": org, "Division": division, "Status": "available",
+                        "Board Name": vendor if vendor and vendor != "unspecified" else board.get("description", ""),
+                        "Processor(s) Name": board.get("processor", ""),
+                        "Processor(s) Frequencies": f"{board['clock_mhz']:g} MHz" if board.get("clock_mhz") else ""})
+    if board.get("kind") == "virtual":
+        description.update({"Inference Framework": "TensorFlow Lite Micro",
+                            "Hardware Notes": "edgeperf virtual board: device time from a cost model, not hardware"})
+    return description

@@ -21,32 +21,78 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _plain_numbers(axis) -> None:
+    """Show values as they are: narrow ranges otherwise get matplotlib's '+1.935e2' offset notation."""
+    axis.get_major_formatter().set_useOffset(False)
+
+
 def throughput_per_window(perf: dict) -> bytes:
+    """Each window's throughput on a scale of a few percent, so the run-to-run noise is visible."""
     windows = perf["windows"]
+    values = np.array([w["throughput"] for w in windows])
+    median = perf["median_throughput"]["value"]
+    deviation = float(np.max(np.abs(values / median - 1)))
+    half_range = median * max(0.02, 1.5 * deviation)
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.bar([w["index"] for w in windows], [w["throughput"] for w in windows], color="#4878a8")
-    ax.axhline(perf["median_throughput"]["value"], color="#c44e52", linestyle="--", label="median")
+    ax.axhspan(median * 0.99, median * 1.01, color="#dddddd", label="median ± 1 %")
+    ax.plot([w["index"] for w in windows], values, "o-", color="#4878a8", label="window")
+    ax.axhline(median, color="#c44e52", linestyle="--", label=f"median {median:.3f}")
+    ax.set_ylim(median - half_range, median + half_range)
+    ax.set_xticks([w["index"] for w in windows])
+    _plain_numbers(ax.yaxis)
     ax.set_xlabel("window")
     ax.set_ylabel("inferences / s (device timer)")
-    ax.set_title(f"{perf['benchmark']}: throughput per window")
-    ax.legend(loc="lower right")
+    ax.set_title(f"{perf['benchmark']}: throughput per window (spread {100 * deviation:.2f} % of median)")
+    ax.legend(loc="lower right", fontsize=8)
     return _png(fig)
 
 
 def latency_distribution(perf: dict) -> bytes:
-    """Mean latency of each window (device timer) against the reported latency."""
-    windows = perf["windows"]
-    latencies = [1e-3 * w["elapsed_us"] / w["iterations"] for w in windows]
+    """The windows' mean latency (device timer) as offsets from the reported latency, in µs: the spread is tiny."""
+    reported = perf["latency"]["value"]
+    offsets = np.array([w["elapsed_us"] / w["iterations"] - 1e3 * reported for w in perf["windows"]])
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot(latencies, np.zeros(len(latencies)), "o", color="#4878a8", alpha=0.8, label="window mean latency")
-    ax.axvline(perf["latency"]["value"], color="#c44e52", linestyle="--", label="1000 / median throughput")
-    spread = max(latencies) - min(latencies)
-    pad = max(spread, 0.002 * perf["latency"]["value"])
-    ax.set_xlim(min(latencies) - pad, max(latencies) + pad)
+    ax.boxplot(offsets, vert=False, widths=0.5, showfliers=False, medianprops={"color": "#4878a8"})
+    ax.plot(offsets, np.ones(len(offsets)), "o", color="#4878a8", alpha=0.7, label="window mean latency")
+    ax.axvline(0, color="#c44e52", linestyle="--", label=f"1000 / median throughput = {reported:.3f} ms")
+    pad = max(0.3 * float(np.ptp(offsets)), 1.0)
+    ax.set_xlim(min(offsets.min(), 0) - pad, max(offsets.max(), 0) + pad)
     ax.set_yticks([])
-    ax.set_xlabel("ms per inference")
-    ax.set_title(f"{perf['benchmark']}: latency distribution over {len(latencies)} windows")
+    ax.set_xlabel(f"µs from {reported:.3f} ms per inference (device timer)")
+    ax.set_title(f"{perf['benchmark']}: latency of {len(offsets)} windows (spread {np.ptp(offsets):.1f} µs)")
     ax.legend(loc="upper right", fontsize=8)
+    return _png(fig)
+
+
+def sample_latency(acc: dict) -> bytes:
+    """Histogram of the device time of each sample's single inference (accuracy runs time every `infer 1 0`)."""
+    latencies = 1e-3 * np.array([s["latency_us"] for s in acc["samples"]], dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist(latencies, bins=min(40, max(5, len(latencies) // 4)), color="#4878a8")
+    ax.axvline(float(np.median(latencies)), color="#c44e52", linestyle="--",
+               label=f"median {np.median(latencies):.3f} ms")
+    _plain_numbers(ax.xaxis)
+    ax.set_xlabel("ms per inference (device timer)")
+    ax.set_ylabel("samples")
+    ax.set_title(f"{acc['benchmark']}: device latency of {len(latencies)} samples")
+    ax.legend(loc="upper right", fontsize=8)
+    return _png(fig)
+
+
+def energy_trace(energy: dict) -> bytes:
+    """The power monitor's trace with the timestamp edges that delimit the measured windows."""
+    trace = energy["trace"]
+    samples = np.asarray(trace["samples"], dtype=np.float64)
+    seconds = np.arange(len(samples)) / trace["sample_rate_hz"]
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    ax.plot(seconds, samples, color="#4878a8", linewidth=0.6)
+    for i, edge in enumerate(trace["edges_s"]):
+        ax.axvline(edge, color="#c44e52", linewidth=0.8, label="timestamp edge" if i == 0 else None)
+    ax.set_xlabel("s (power monitor clock)")
+    ax.set_ylabel(trace["unit"])
+    ax.set_title(f"{energy['benchmark']}: energy trace ({trace['sample_rate_hz']:g} samples/s)")
+    if trace["edges_s"]:
+        ax.legend(loc="upper right", fontsize=8)
     return _png(fig)
 
 

@@ -16,10 +16,10 @@ from . import plots
 from .folder import atomic_write_text
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1150px}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
-.met{color:#1a7f37}.missed{color:#b35900}.failed{color:#c00}.plots img{margin:.4em;border:1px solid #eee}
+.met{color:#1a7f37}.missed{color:#b35900}.failed{color:#c00}.plots img{margin:.4em;border:1px solid #eee;vertical-align:top}
 .small{color:#666;font-size:.85em}
 """
 
@@ -80,7 +80,29 @@ def _accuracy(acc: dict) -> tuple[str, list[str]]:
     images = [_img(plots.roc_curves(acc), "ROC curve")]
     if len(acc["samples"][0]["scores"]) > 1:
         images.insert(0, _img(plots.confusion_matrix(acc), "confusion matrix"))
+    if all(s.get("latency_us") is not None for s in acc["samples"]):
+        images.append(_img(plots.sample_latency(acc), "device latency per sample"))
     return body + _rules(acc["rules"]) + f"<p>{html.escape(acc['verdict'])}</p>", images
+
+
+def _energy(energy: dict) -> tuple[str, list[str]]:
+    median = energy["median_energy"]
+    body = f"<p><b>Median energy {median['value']:.3f} {html.escape(median['unit'])}</b>.</p>"
+    images = [_img(plots.energy_trace(energy), "energy trace")] if "trace" in energy else []
+    return body + _rules(energy["rules"]) + f"<p>{html.escape(energy['verdict'])}</p>", images
+
+
+def _provenance(board: dict, model: dict) -> str:
+    """Which firmware on which processor ran which model file: what a reader needs to trust the numbers."""
+    processor = board.get("processor", "")
+    if processor and board.get("clock_mhz"):
+        processor += f" at {board['clock_mhz']:g} MHz"
+    facts = [f"DUT name {board.get('vendor', '?')!r}", f"firmware {board.get('profile', '?')!r}", processor,
+             f"model sha256 {model.get('sha256', 'unknown')}"]
+    return "; ".join(fact for fact in facts if fact)
+
+
+SECTIONS = {"performance": _performance, "accuracy": _accuracy, "energy": _energy}
 
 
 def render(document: dict) -> str:
@@ -91,11 +113,12 @@ def render(document: dict) -> str:
         if run.get("error"):
             sections.append(f"<h2>{html.escape(title)}</h2><p class=failed>FAILED: {html.escape(run['error'])}</p>")
             continue
-        body, images = _performance(run["performance"]) if "performance" in run else _accuracy(run["accuracy"])
-        model = run.get("model") or {}
-        meta = (f"<p class=small>board: {html.escape(str(board.get('vendor', '')))} "
-                f"{html.escape(str(board.get('profile', '')))}, model sha256 {html.escape(str(model.get('sha256', '?')))}"
-                f"</p>")
+        parts = [SECTIONS[name](run[name]) for name in SECTIONS if name in run]
+        body = "".join(part[0] for part in parts) or (
+            "<p>This run holds no performance, accuracy or energy entry to plot (other entries: "
+            f"{html.escape(', '.join(k for k, v in run.items() if isinstance(v, dict)))}); see results.txt.</p>")
+        images = [image for part in parts for image in part[1]]
+        meta = f"<p class=small>{html.escape(_provenance(board, run.get('model') or {}))}</p>"
         sections.append(f"<h2>{html.escape(title)}</h2>{meta}{body}<div class=plots>{''.join(images)}</div>")
     settings = html.escape(json.dumps(document.get("settings", {})))
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>edgeperf report</title>"

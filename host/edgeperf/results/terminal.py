@@ -2,31 +2,59 @@
 
 from __future__ import annotations
 
+import statistics
+
 from rich.console import Console
 from rich.table import Table
 
 
 def _print_accuracy(console: Console, document: dict[str, object]) -> None:
     table = Table(title="edgeperf accuracy results")
-    for column in ("benchmark", "files", "top-1 %", "AUC", "golden check", "verdict"):
+    for column in ("benchmark", "files", "top-1 %", "AUC", "median latency ms", "golden check", "verdict"):
         table.add_column(column)
     for run in document["runs"]:  # type: ignore[union-attr]
         acc = run.get("accuracy")
         if not acc:
-            table.add_row(run["benchmark"], "-", "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
+            table.add_row(run["benchmark"], "-", "-", "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
             continue
         metrics = acc["metrics"]
         golden = ", ".join(
             f"{name}: " + ("[green]all match[/green]" if g["mismatches"] == 0
                            else f"[red]{g['mismatches']}/{g['compared_samples']} differ[/red]")
             for name, g in acc["golden"].items()) or "-"
-        missed = [r["rule"] for r in acc["rules"] if not r["met"]]
-        verdict = ("[green]run under MLPerf Tiny rules[/green]" if not missed
-                   else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
+        latencies = [s.get("latency_us") for s in acc["samples"]]
+        latency = f"{statistics.median(latencies) / 1000:.3f}" if None not in latencies else "-"
         table.add_row(run["benchmark"], str(acc["files"]),
                       f"{metrics['top1']['value']:.1f}" if "top1" in metrics else "-",
-                      f"{metrics['auc']['value']:.3f}", golden, verdict)
+                      f"{metrics['auc']['value']:.3f}", latency, golden, _verdict(acc["rules"]))
     console.print(table)
+
+
+def _print_energy(console: Console, document: dict[str, object]) -> None:
+    table = Table(title="edgeperf energy results")
+    for column in ("benchmark", "board", "median energy", "verdict"):
+        table.add_column(column)
+    for run in document["runs"]:  # type: ignore[union-attr]
+        energy = run.get("energy")
+        board = _board(run["board"])
+        if not energy:
+            table.add_row(run["benchmark"], board, "-", f"[red]failed[/red]: {run.get('error')}")
+            continue
+        median = energy["median_energy"]
+        table.add_row(run["benchmark"], board, f"{median['value']:.3f} {median['unit']}", _verdict(energy["rules"]))
+    console.print(table)
+
+
+def _board(board: dict) -> str:
+    """The DUT's own name when it has one; reference firmware says "unspecified", so fall back to the description."""
+    vendor = board.get("vendor")
+    return vendor if vendor and vendor != "unspecified" else board["description"]
+
+
+def _verdict(rules: list[dict]) -> str:
+    missed = [r["rule"] for r in rules if not r["met"]]
+    return ("[green]run under MLPerf Tiny rules[/green]" if not missed
+            else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
 
 
 def print_summary(console: Console, document: dict[str, object]) -> None:
@@ -34,19 +62,19 @@ def print_summary(console: Console, document: dict[str, object]) -> None:
     if document.get("mode") == "accuracy":
         _print_accuracy(console, document)
         return
+    if document.get("mode") == "energy":
+        _print_energy(console, document)
+        return
     table = Table(title="edgeperf performance results")
     for column in ("benchmark", "board", "median inf./s", "latency ms", "windows", "verdict"):
         table.add_column(column)
     for run in document["runs"]:  # type: ignore[union-attr]
         perf = run.get("performance")
-        board = run["board"].get("vendor") or run["board"]["description"]
+        board = _board(run["board"])
         if not perf:
             table.add_row(run["benchmark"], board, "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
             continue
         windows = ", ".join(f"{w['seconds']:.1f}s" for w in perf["windows"])
-        missed = [r["rule"] for r in perf["rules"] if not r["met"]]
-        verdict = ("[green]run under MLPerf Tiny rules[/green]" if not missed
-                   else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
         table.add_row(run["benchmark"], board, f"{perf['median_throughput']['value']:.3f}",
-                      f"{perf['latency']['value']:.3f}", windows, verdict)
+                      f"{perf['latency']['value']:.3f}", windows, _verdict(perf["rules"]))
     console.print(table)

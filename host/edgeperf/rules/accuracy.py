@@ -39,6 +39,8 @@ class AccuracyResult:
     checks: list[rules.RuleCheck]
     resumed_files: int = 0
     golden: dict[str, object] = field(default_factory=dict)
+    #: Per file: device time of one inference (mean over ad01's windows); None when the board printed no timestamps.
+    latencies_us: list[float | None] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -54,7 +56,8 @@ class AccuracyResult:
             "rules": [c.to_dict() for c in self.checks],
             "verdict": self.verdict,
             "golden": self.golden,
-            "samples": [{"label": label, "scores": scores} for label, scores in zip(self.labels, self.scores)],
+            "samples": [{"label": label, "scores": scores, "latency_us": latency}
+                        for label, scores, latency in zip(self.labels, self.scores, self.latencies_us)],
         }
 
 
@@ -109,14 +112,18 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
             continue
         data = item.read()
         window_scores = []
+        window_us: list[int] = []
         problems: dict[str, list[str]] = {name: [] for name in golden.runtimes} if golden else {}
         for index in range(benchmark.windows_per_file):
             progress.status(f"{item.path.name}" + (f" window {index + 1}/{benchmark.windows_per_file}"
                                                     if benchmark.windows_per_file > 1 else ""))
             upload = benchmark.window(data, index)
             session.upload(upload)
-            results = session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT).results
+            reply = session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT)
+            results = reply.results
             window_scores.append(results)
+            if reply.t0_us is not None and reply.t1_us is not None:
+                window_us.append(reply.elapsed_us)
             if golden:
                 sample = item.path.name + (f" window {index}" if benchmark.windows_per_file > 1 else "")
                 for name, problem in golden.check(sample, upload, results).items():
@@ -124,7 +131,8 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
                         problems[name].append(problem)
             progress.advance()
         record = {"file": item.path.name, "label": item.label,
-                  "scores": np.mean(np.array(window_scores, dtype=np.float64), axis=0).tolist()}
+                  "scores": np.mean(np.array(window_scores, dtype=np.float64), axis=0).tolist(),
+                  "latency_us": float(np.mean(window_us)) if len(window_us) == len(window_scores) else None}
         if golden:
             record["golden"] = problems
         journal.append(record)
@@ -140,7 +148,8 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
             summary[name] = {"compared_samples": total_windows, "mismatches": len(found), "first_mismatches": found[:20],
                              "tolerance": golden.describe_tolerance(name)}
     return AccuracyResult(benchmark.name, len(files), labels.tolist(), scores.tolist(), metrics,
-                          _checks(benchmark, metrics, len(files)), resumed, summary)
+                          _checks(benchmark, metrics, len(files)), resumed, summary,
+                          [r.get("latency_us") for r in ordered])
 
 
 def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile]) -> dict[str, str]:
