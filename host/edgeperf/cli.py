@@ -16,6 +16,7 @@ from .bundled import bundled_model, bundled_samples
 from .errors import ConfigError, EdgeperfError
 from .results import ResultsFolder
 from .rules.performance import PerformanceSettings
+from .rules.scenarios import EdgeProfile
 from .rules.progress import Progress
 from .results.terminal import print_summary
 from .run import Target, iter_failures, run_all
@@ -96,6 +97,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.mode == "energy":
         console.print("[red]energy mode is not available yet; use --mode performance or --mode accuracy[/red]")
         return 2
+    if args.scenario and args.mode == "energy":
+        raise ConfigError("LoadGen scenarios run in performance or accuracy mode")
+    if args.sim_time_scale is None:
+        # LoadGen times queries on the host: a virtual board must then take its modelled time for real.
+        args.sim_time_scale = 1.0 if args.scenario else DEFAULT_SIM_TIME_SCALE
     settings = PerformanceSettings.quick() if args.quick else PerformanceSettings()
     if args.warmups is not None:
         from dataclasses import replace
@@ -114,7 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                  console=console,
                  transient=False) as bar:
         document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
-                           golden=tuple(args.golden.split(",")) if args.golden else ())
+                           golden=tuple(args.golden.split(",")) if args.golden else (), scenario=args.scenario,
+                           profile=EdgeProfile.quick() if args.quick else EdgeProfile())
     print_summary(console, document)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")
@@ -142,8 +149,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="continue an interrupted accuracy run in its results folder, from its journals")
     parser.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
     parser.add_argument("--warmups", type=int, help="warm-up inferences before each window")
-    parser.add_argument("--sim-time-scale", type=float, default=DEFAULT_SIM_TIME_SCALE,
-                        help="virtual board: wall seconds per modelled device second (default %(default)s)")
+    parser.add_argument("--scenario", choices=["singlestream", "multistream", "offline", "server"],
+                        help="run under MLCommons LoadGen in this scenario (edge/MCU settings profile)")
+    parser.add_argument("--sim-time-scale", type=float,
+                        help=f"virtual board: wall seconds per modelled device second (default {DEFAULT_SIM_TIME_SCALE}; "
+                             "1.0 with --scenario, where the host clock is measured)")
     parser.add_argument("--sim-clock-mhz", type=float, default=120.0,
                         help="virtual board: core clock of its Cortex-M4 cost model in MHz (default %(default)s)")
 
@@ -191,6 +201,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent(args: argparse.Namespace) -> int:
+    from .agent import serve
+
+    serve(Path(args.model), args.listen, args.profile, args.allow_remote)
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,6 +245,13 @@ def make_parser() -> argparse.ArgumentParser:
     exp.add_argument("--org", required=True)
     exp.add_argument("--system", required=True)
     exp.set_defaults(func=cmd_export)
+    agent = sub.add_parser("agent", help="serve a model as a DUT from this machine (LiteRT), over TCP or a serial device")
+    agent.add_argument("--model", required=True, help=".tflite model to serve")
+    agent.add_argument("--profile", choices=["kws01", "vww01", "ic01", "ad01"], help="default: from the model's shapes")
+    agent.add_argument("--listen", default="tcp:127.0.0.1:7000",
+                       help="tcp:HOST:PORT (default %(default)s; port 0 picks one) or serial:/dev/ttyGS0")
+    agent.add_argument("--allow-remote", action="store_true", help="allow a non-loopback listen address")
+    agent.set_defaults(func=cmd_agent)
     return parser
 
 

@@ -26,6 +26,7 @@ from .results.summary import accuracy_text, performance_text, run_summary
 from .rules.accuracy import journal_header, run_accuracy
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
+from .rules.scenarios import EdgeProfile, ScenarioRun, loadgen_settings, probe_query_latency
 
 
 @dataclass
@@ -57,13 +58,37 @@ def _model_entry(path: Path | None) -> dict[str, object] | None:
     return {"path": str(path), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "md5": model_md5(path)}
 
 
+def _run_scenario(session: DutSession, target: Target, files: list, mode: str, scenario: str,
+                  profile: EdgeProfile, folder: ResultsFolder, progress: Progress) -> dict[str, object]:
+    """Probe the board, hand it to a LoadGen child process, and collect both latencies or the accuracy."""
+    bench = target.benchmark
+    progress.begin(total=2, description=f"{bench.name} {scenario} {mode}")
+    progress.status("probing the host latency of one query")
+    latency = probe_query_latency(session, bench, files[0])
+    upload_s = session.stats.upload_seconds / max(1, session.stats.bytes_uploaded) * bench.input_bytes
+    session.link.close()  # the LoadGen child opens the board itself
+    progress.advance()
+    samples = len(files) * (bench.windows_per_file if mode == "accuracy" else 1)
+    settings = loadgen_settings(scenario, mode, latency, profile, samples)
+    deadline = (samples * (latency + upload_s) * 3 if mode == "accuracy" else
+                profile.min_duration_ms / 1000 * 3 + profile.min_query_count * latency * 24) + 120
+    progress.status(f"LoadGen {scenario} {mode} (watchdog {deadline:.0f} s)")
+    url = session.link.url
+    result = ScenarioRun(url, target.baud, bench, target.dataset, files).run(
+        scenario, mode, settings, folder.path / bench.name / f"{scenario}-{mode}", deadline)
+    progress.advance()
+    return {**result, "probe_host_latency_ms": latency * 1000, "profile": asdict(profile)}
+
+
 def run_target(target: Target, mode: str, settings: PerformanceSettings, folder: ResultsFolder,
-               progress: Progress, golden: tuple[str, ...] = ()) -> dict[str, object]:
+               progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
+               profile: EdgeProfile | None = None) -> dict[str, object]:
     """Run one mode on one target; failures become an entry with the error, never a lost run."""
     bench = target.benchmark
     entry: dict[str, object] = {
         "benchmark": bench.name,
         "mode": mode,
+        "scenario": scenario,
         "board": {"description": target.description, "url": target.url, "baud": target.baud, **target.details},
         "model": _model_entry(target.model),
         "dataset": {"root": str(target.dataset)},
@@ -91,7 +116,10 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings, folder:
                         "the board runs an energy-mode build (m-timestamp-mode-energy): it prints no m-lap-us "
                         "timestamps, so performance mode cannot time it. Flash a performance-mode build."
                     )
-                if mode == "performance":
+                if scenario:
+                    entry["loadgen"] = _run_scenario(session, target, files, mode, scenario,
+                                                     profile or EdgeProfile(), folder, progress)
+                elif mode == "performance":
                     result = run_performance(session, bench, files, target.model, settings, progress)
                     entry["performance"] = result.to_dict()
                     folder.write_text(f"{bench.name}/performance/results.txt", performance_text(result))
@@ -121,7 +149,8 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings, folder:
 
 
 def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, folder: ResultsFolder,
-            progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = ()) -> dict[str, object]:
+            progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
+            scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
     """Run every target in turn; results.json and results.txt are rewritten after each one."""
     document: dict[str, object] = {
         "schema": SCHEMA,
@@ -130,14 +159,15 @@ def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, fol
         "command": command or [],
         "host": {"python": sys.version.split()[0], "platform": platform.platform()},
         "mode": mode,
-        "settings": asdict(settings) if mode == "performance" else {},
+        "scenario": scenario,
+        "settings": asdict(settings) if mode == "performance" and not scenario else {},
         "units": UNITS,
         "runs": [],
     }
     runs: list[dict[str, object]] = document["runs"]  # type: ignore[assignment]
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:
-        runs.append(run_target(target, mode, settings, folder, progress, golden))
+        runs.append(run_target(target, mode, settings, folder, progress, golden, scenario, profile))
         folder.write_json("results.json", document)
         folder.write_text("results.txt", run_summary(runs))
     return document

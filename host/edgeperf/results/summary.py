@@ -54,6 +54,15 @@ def run_summary(entries: list[dict[str, object]]) -> str:
             out.append(f"  FAILED: {entry['error']}")
             out.append("")
             continue
+        lg = entry.get("loadgen")
+        if isinstance(lg, dict):
+            out.append(f"  LoadGen {lg['scenario']} {lg['mode']} ({lg.get('loadgen_version')}), settings {lg['settings']}")
+            if "metrics" in lg:
+                out += [f"  {name}: {value:.3f}" for name, value in lg["metrics"].items()]
+            else:
+                out.append(f"  LoadGen result: {lg.get('validity')}")
+                for key in ("host_e2e_latency_ms", "device_latency_ms"):
+                    out.append(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in lg[key].items()))
         acc = entry.get("accuracy")
         if isinstance(acc, dict):
             for name, metric in acc["metrics"].items():

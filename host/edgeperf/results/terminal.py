@@ -57,8 +57,34 @@ def _verdict(rules: list[dict]) -> str:
             else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
 
 
+def _print_loadgen(console: Console, document: dict[str, object]) -> None:
+    """LoadGen runs: host end-to-end latency and the board's own latency side by side, never mixed."""
+    table = Table(title=f"edgeperf LoadGen {document.get('scenario')} ({document.get('mode')})")
+    for column in ("benchmark", "LoadGen result", "host e2e latency ms (incl. link)", "device latency ms", "accuracy"):
+        table.add_column(column)
+    for run in document["runs"]:  # type: ignore[union-attr]
+        lg = run.get("loadgen")
+        if not lg:
+            table.add_row(run["benchmark"], f"[red]failed[/red]: {run.get('error')}", "-", "-", "-")
+            continue
+        if "metrics" in lg:
+            metrics = ", ".join(f"{k} {v:.3f}" for k, v in lg["metrics"].items())
+            table.add_row(run["benchmark"], "AccuracyOnly", "-", "-", metrics)
+            continue
+
+        def cell(stats: dict) -> str:
+            parts = [f"{k} {v:.3f}" for k, v in stats.items() if isinstance(v, float) and k != "samples_per_second"]
+            return ", ".join(parts)
+        table.add_row(run["benchmark"], str(lg.get("validity")), cell(lg["host_e2e_latency_ms"]),
+                      cell(lg["device_latency_ms"]), "-")
+    console.print(table)
+
+
 def print_summary(console: Console, document: dict[str, object]) -> None:
     """One table of the key numbers per benchmark, with the rule verdict."""
+    if document.get("scenario"):
+        _print_loadgen(console, document)
+        return
     if document.get("mode") == "accuracy":
         _print_accuracy(console, document)
         return

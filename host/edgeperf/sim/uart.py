@@ -41,7 +41,7 @@ class Pacer:
 
 
 class SerialEndpoint:
-    """Serves one DUT over a pty (`pty`) or a TCP port (`tcp:HOST:PORT`)."""
+    """Serves one DUT over a pty (`pty`), a TCP port (`tcp:HOST:PORT`) or a serial device (`serial:PATH`)."""
 
     def __init__(self, listen: str, baud: int, clock: DeviceClock) -> None:
         self.rx = Pacer(baud, clock)
@@ -68,8 +68,18 @@ class SerialEndpoint:
                 raise SimulatorError(f"cannot listen on {listen}: {exc}") from exc
             self.url = f"socket://{self._server.getsockname()[0]}:{self._server.getsockname()[1]}"
             self._selector.register(self._server, selectors.EVENT_READ, "accept")
+        elif listen.startswith("serial:"):
+            # A real serial device (e.g. a USB gadget port on a board running the agent).
+            path = listen[len("serial:"):]
+            try:
+                self._master = os.open(path, os.O_RDWR | os.O_NOCTTY)
+            except OSError as exc:
+                raise SimulatorError(f"cannot open serial device {path}: {exc}") from exc
+            tty.setraw(self._master, termios.TCSANOW)
+            self.url = path
+            self._selector.register(self._master, selectors.EVENT_READ, "pty")
         else:
-            raise SimulatorError(f"--listen must be 'pty' or 'tcp:HOST:PORT', not {listen!r}")
+            raise SimulatorError(f"--listen must be 'pty', 'tcp:HOST:PORT' or 'serial:DEVICE', not {listen!r}")
 
     def write(self, data: bytes) -> None:
         """Device output: paced, then handed to the host side (or held until a TCP client connects)."""
