@@ -105,3 +105,49 @@ def test_a_board_that_stops_answering_ends_the_test_with_a_clear_error(start_boa
     finally:
         os.kill(board._proc.pid, signal.SIGCONT)
     assert time.monotonic() - started < 90
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="200")
+    return subprocess.Popen([sys.executable, "-m", "edgeperf.cli", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_singlestream_device_p90_matches_cost_model_and_host_adds_the_link(tmp_path):
+    from edgeperf.modelinfo import inspect_model
+    from edgeperf.sim.cost_model import CostModel
+
+    results = tmp_path / "res"
+    proc = _cli("run", "-b", "kws01", "--scenario", "singlestream", "--quick", "--baud", "921600",
+                "--sim-time-scale", "1", "--results", str(results), cwd=tmp_path)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
+    run = json.loads((results / "results.json").read_text())["runs"][0]
+    lg = run["loadgen"]
+    expected_ms = CostModel().latency_us(inspect_model(MODELS / "kws01.tflite")) / 1000
+    device_p90, host_p90 = lg["device_latency_ms"]["p90"], lg["host_e2e_latency_ms"]["p90"]
+    assert abs(device_p90 - expected_ms) / expected_ms < 0.01
+    assert 0 < host_p90 - device_p90 < 40  # the link and host stack: command, result line, pty hops
+    for name in ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "mlperf_log_accuracy.json"):
+        assert (results / "kws01" / "singlestream-performance" / name).is_file()
+    report = _cli("report", str(results), cwd=tmp_path)
+    report.communicate(timeout=120)
+    page = (results / "report.html").read_text()
+    assert "host_e2e_latency_ms" in page and "device_latency_ms" in page
+
+
+def test_cli_reports_the_failed_query_of_a_stopped_board(start_board, tmp_path):
+    board = start_board("kws01", time_scale=0.05)
+    results = tmp_path / "res"
+    proc = _cli("run", "-b", "kws01", "--port", board.url, "--model", str(MODELS / "kws01.tflite"),
+                "--scenario", "singlestream", "--query-timeout", "2", "--results", str(results), cwd=tmp_path)
+    time.sleep(5)
+    os.kill(board._proc.pid, signal.SIGSTOP)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.kill(board._proc.pid, signal.SIGCONT)
+    assert proc.returncode == 1, out + err
+    error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
+    assert "failed during LoadGen singlestream/performance: sample" in error
+    assert "exit code" not in error  # the LoadGen child finished normally: no abort, no core dump

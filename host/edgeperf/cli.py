@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -104,7 +105,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.sim_time_scale = 1.0 if args.scenario else DEFAULT_SIM_TIME_SCALE
     settings = PerformanceSettings.quick() if args.quick else PerformanceSettings()
     if args.warmups is not None:
-        from dataclasses import replace
         settings = replace(settings, warmups=args.warmups)
     targets = build_targets(args)
     if args.resume:
@@ -121,7 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                  transient=False) as bar:
         document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
                            golden=tuple(args.golden.split(",")) if args.golden else (), scenario=args.scenario,
-                           profile=EdgeProfile.quick() if args.quick else EdgeProfile())
+                           profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
+                                           query_timeout_s=args.query_timeout))
     print_summary(console, document)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")
@@ -151,6 +152,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmups", type=int, help="warm-up inferences before each window")
     parser.add_argument("--scenario", choices=["singlestream", "multistream", "offline", "server"],
                         help="run under MLCommons LoadGen in this scenario (edge/MCU settings profile)")
+    parser.add_argument("--query-timeout", type=float, default=60.0,
+                        help="--scenario: seconds one query may take before the board counts as hung (default 60)")
     parser.add_argument("--sim-time-scale", type=float,
                         help=f"virtual board: wall seconds per modelled device second (default {DEFAULT_SIM_TIME_SCALE}; "
                              "1.0 with --scenario, where the host clock is measured)")

@@ -71,10 +71,10 @@ def _run_scenario(session: DutSession, target: Target, files: list, mode: str, s
     samples = len(files) * (bench.windows_per_file if mode == "accuracy" else 1)
     settings = loadgen_settings(scenario, mode, latency, profile, samples)
     deadline = (samples * (latency + upload_s) * 3 if mode == "accuracy" else
-                profile.min_duration_ms / 1000 * 3 + profile.min_query_count * latency * 24) + 120
+                profile.min_duration_ms / 1000 * 3 + profile.min_query_count * latency * 24) + 2 * profile.query_timeout_s + 60
     progress.status(f"LoadGen {scenario} {mode} (watchdog {deadline:.0f} s)")
     url = session.link.url
-    result = ScenarioRun(url, target.baud, bench, target.dataset, files).run(
+    result = ScenarioRun(url, target.baud, bench, target.dataset, files, profile.query_timeout_s).run(
         scenario, mode, settings, folder.path / bench.name / f"{scenario}-{mode}", deadline)
     progress.advance()
     return {**result, "probe_host_latency_ms": latency * 1000, "profile": asdict(profile)}

@@ -102,7 +102,24 @@ def _provenance(board: dict, model: dict) -> str:
     return "; ".join(fact for fact in facts if fact)
 
 
-SECTIONS = {"performance": _performance, "accuracy": _accuracy, "energy": _energy}
+def _loadgen(lg: dict) -> tuple[str, list[str]]:
+    """LoadGen runs: both latencies side by side, each with its own definition, never mixed."""
+    head = (f"<p><b>LoadGen {html.escape(lg['scenario'])} {html.escape(lg['mode'])}</b> "
+            f"({html.escape(str(lg.get('loadgen_version')))}), settings <code>{html.escape(json.dumps(lg['settings']))}"
+            f"</code></p>")
+    if "metrics" in lg:
+        return head + "<p>" + ", ".join(f"{html.escape(k)} {v:.3f}" for k, v in lg["metrics"].items()) + "</p>", []
+    rows = ""
+    for key in ("host_e2e_latency_ms", "device_latency_ms"):
+        stats = lg[key]
+        cells = ", ".join(f"{html.escape(k)} {v:.3f}" for k, v in stats.items()
+                          if isinstance(v, float) and k != "samples_per_second")
+        rows += f"<tr><td>{html.escape(key)}</td><td>{cells}</td><td>{html.escape(stats['definition'])}</td></tr>"
+    return (head + f"<p>LoadGen result: {html.escape(str(lg.get('validity')))}</p>"
+            f"<table><tr><th>latency</th><th>ms</th><th>what it measures</th></tr>{rows}</table>", [])
+
+
+SECTIONS = {"performance": _performance, "accuracy": _accuracy, "energy": _energy, "loadgen": _loadgen}
 
 
 def render(document: dict) -> str:

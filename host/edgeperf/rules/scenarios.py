@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ from .accuracy import compute_metrics
 SCENARIOS = {"singlestream": "SingleStream", "multistream": "MultiStream", "offline": "Offline", "server": "Server"}
 MODES = {"performance": "PerformanceOnly", "accuracy": "AccuracyOnly"}
 SEEDS = {"qsl_rng_seed": 1234, "sample_index_rng_seed": 5678, "schedule_rng_seed": 9012}
+OPTIMISM = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class EdgeProfile:
     multi_stream_samples_per_query: int = 8
     server_load: float = 0.5               # Server target QPS as a fraction of the probed capacity
     server_latency_bound: float = 5.0      # Server latency bound as a multiple of the probed latency
+    query_timeout_s: float = 60.0          # one query longer than this means the board hung
 
     @classmethod
     def quick(cls) -> "EdgeProfile":
@@ -58,15 +61,18 @@ def loadgen_settings(scenario: str, mode: str, latency_s: float, profile: EdgePr
     }
     if mode == "accuracy":
         settings["accuracy_sample_count_override"] = samples
+    # Expected latencies and QPS are set OPTIMISM times better than probed: LoadGen pre-generates queries from
+    # them, and a board that turns out faster than its probe must not run out of queries ("Ending early").
+    expected_s = latency_s / OPTIMISM
     if scenario == "singlestream":
-        settings["single_stream_expected_latency_ns"] = int(latency_s * 1e9)
+        settings["single_stream_expected_latency_ns"] = int(expected_s * 1e9)
         settings["single_stream_target_latency_percentile"] = profile.target_percentile
     elif scenario == "multistream":
         settings["multi_stream_samples_per_query"] = profile.multi_stream_samples_per_query
-        settings["multi_stream_expected_latency_ns"] = int(latency_s * profile.multi_stream_samples_per_query * 1e9)
+        settings["multi_stream_expected_latency_ns"] = int(expected_s * profile.multi_stream_samples_per_query * 1e9)
         settings["multi_stream_target_latency_percentile"] = profile.target_percentile
     elif scenario == "offline":
-        settings["offline_expected_qps"] = 1.0 / latency_s
+        settings["offline_expected_qps"] = 1.0 / expected_s
         settings["min_query_count"] = 1
     else:
         settings["server_target_qps"] = profile.server_load / latency_s
@@ -177,8 +183,10 @@ class ScenarioRun:
         spec_path = outdir / "spec.json"
         spec_path.write_text(json.dumps(spec, indent=2))
         with (outdir / "child.log").open("w") as log:
+            package_root = str(Path(__file__).resolve().parents[2])
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
             child = subprocess.Popen([sys.executable, "-m", "edgeperf.rules.loadgen_child", str(spec_path)],
-                                     stdout=log, stderr=subprocess.STDOUT)
+                                     stdout=log, stderr=subprocess.STDOUT, env=env)
             try:
                 code = child.wait(timeout=deadline_s)
             except subprocess.TimeoutExpired:
