@@ -20,7 +20,8 @@ from .rules.performance import PerformanceSettings
 from .rules.scenarios import EdgeProfile
 from .rules.progress import Progress
 from .results.terminal import print_summary
-from .run import Target, iter_failures, run_all
+from .rules.energy import EnergySettings
+from .run import EnergyWiring, Target, iter_failures, run_all
 
 #: Wall seconds the virtual board spends per modelled device second by default: 10x faster than the modelled MCU,
 #: so `edgeperf run` finishes in minutes. Device time (what is measured) is unaffected.
@@ -66,7 +67,47 @@ def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: 
     return provision
 
 
+def _bench_provision(model: Path, profile: str | None, monitor: str, io_manager: str, noise: float):
+    @contextmanager
+    def provision() -> Iterator[tuple[str, str]]:
+        from .sim.launcher import VirtualBenchProcess
+        with VirtualBenchProcess(model=model, profile=profile, monitor=monitor, io_manager=io_manager,
+                                 extra_args=["--noise", str(noise)]) as bench:
+            yield bench.url, bench.monitor_spec
+    return provision
+
+
+def _energy_targets(args: argparse.Namespace) -> list[Target]:
+    names = args.benchmark or list(BENCHMARKS)
+    dataset = Path(args.dataset) if args.dataset else bundled_samples()
+    relay = args.io_manager != "none"
+    wiring = EnergyWiring(monitor=args.monitor, io_manager=relay, voltage_v=args.voltage,
+                          sample_rate_hz=args.monitor_rate, edge=args.timestamp_edge)
+    targets = []
+    for name in names:
+        bench = get_benchmark(name)
+        baud = args.baud or 9600
+        if args.port:
+            if not args.monitor:
+                raise ConfigError("energy mode on a real board needs --monitor NAME:URL (e.g. lpm01a:/dev/ttyACM1)")
+            targets.append(Target(bench, args.port, baud, Path(args.model) if args.model else None, dataset,
+                                  description=args.port, details={"kind": "hardware"}, energy=wiring))
+            continue
+        model = Path(args.model) if args.model else bundled_model(name)
+        monitor = args.sim_monitor
+        targets.append(Target(
+            bench, None, baud, model, dataset,
+            description=f"virtual energy bench ({name}, emulated {monitor}, IO manager: {args.io_manager})",
+            provision=_bench_provision(model, None if args.model else name, monitor, args.io_manager, args.sim_noise),
+            details={"kind": "virtual", "processor": "Arm Cortex-M4 (virtual board cost model)",
+                     "clock_mhz": 120.0, "monitor": monitor, "io_manager": args.io_manager},
+            energy=wiring))
+    return targets
+
+
 def build_targets(args: argparse.Namespace) -> list[Target]:
+    if args.mode == "energy":
+        return _energy_targets(args)
     names = args.benchmark or list(BENCHMARKS)
     targets = []
     for name in names:
@@ -95,15 +136,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
     if getattr(args, "golden_default", False):
         args.mode, args.golden = "accuracy", args.golden or "tflite-micro,litert"
-    if args.mode == "energy":
-        console.print("[red]energy mode is not available yet; use --mode performance or --mode accuracy[/red]")
-        return 2
     if args.scenario and args.mode == "energy":
         raise ConfigError("LoadGen scenarios run in performance or accuracy mode")
     if args.sim_time_scale is None:
         # LoadGen times queries on the host: a virtual board must then take its modelled time for real.
         args.sim_time_scale = 1.0 if args.scenario else DEFAULT_SIM_TIME_SCALE
-    settings = PerformanceSettings.quick() if args.quick else PerformanceSettings()
+    settings: PerformanceSettings | EnergySettings
+    if args.mode == "energy":
+        settings = EnergySettings.quick() if args.quick else EnergySettings()
+    else:
+        settings = PerformanceSettings.quick() if args.quick else PerformanceSettings()
     if args.warmups is not None:
         settings = replace(settings, warmups=args.warmups)
     targets = build_targets(args)
@@ -159,6 +201,23 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "1.0 with --scenario, where the host clock is measured)")
     parser.add_argument("--sim-clock-mhz", type=float, default=120.0,
                         help="virtual board: core clock of its Cortex-M4 cost model in MHz (default %(default)s)")
+    energy = parser.add_argument_group("energy mode")
+    energy.add_argument("--monitor", metavar="NAME:URL",
+                        help="power monitor, e.g. lpm01a:/dev/ttyACM1 or ppk2:/dev/ttyACM2 (default: the virtual "
+                             "bench's emulated monitor)")
+    energy.add_argument("--io-manager", default="arduino", choices=["arduino", "interface-board", "none"],
+                        help="what relays the board's UART: the EEMBC Arduino io-manager, the MLCommons interface "
+                             "board (both detected by name, so either works on hardware), or none (direct, 9600 "
+                             "baud); on the virtual bench it picks the emulated relay (default %(default)s)")
+    energy.add_argument("--voltage", type=float, default=1.8, help="DUT supply voltage in V (default %(default)s)")
+    energy.add_argument("--monitor-rate", type=float,
+                        help="monitor samples per second (LPM01A: 1 to 5000, default 1000; PPK2: 100000)")
+    energy.add_argument("--timestamp-edge", choices=["falling", "rising"], default="falling",
+                        help="edge that starts a timestamp pulse (reference firmware: falling)")
+    energy.add_argument("--sim-monitor", choices=["lpm01a", "ppk2"], default="lpm01a",
+                        help="virtual bench: which monitor to emulate (default %(default)s)")
+    energy.add_argument("--sim-noise", type=float, default=0.005,
+                        help="virtual bench: relative noise of each monitor sample (default %(default)s)")
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:

@@ -35,3 +35,11 @@ class DeviceError(EdgeperfError):
 
 class SimulatorError(EdgeperfError):
     """The virtual bench could not be started or stopped."""
+
+
+class MonitorError(EdgeperfError):
+    """A power monitor refused a command, stopped streaming, or lost samples."""
+
+
+class EnergyWindowError(EdgeperfError):
+    """An energy window cannot be trusted: a spurious or missing timestamp edge, lost or malformed samples."""

@@ -24,9 +24,27 @@ from .results.journal import Journal
 from .results.schema import SCHEMA, UNITS
 from .results.summary import accuracy_text, performance_text, run_summary
 from .rules.accuracy import journal_header, run_accuracy
+from .monitors import MonitorConfig, open_monitor
+from .protocol.iomanager import ENERGY_DUT_BAUD, HOST_BAUD, UPLOAD_CHUNK_BYTES, IoManager
+from .results.summary import energy_text
+from .rules.energy import EnergySettings, run_energy
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
 from .rules.scenarios import EdgeProfile, ScenarioRun, loadgen_settings, probe_query_latency
+
+
+@dataclass(frozen=True)
+class EnergyWiring:
+    """How an energy-mode board is wired: its power monitor, and whether an IO manager relays its UART."""
+
+    #: `NAME:URL` of the monitor; None when the target's provision supplies it (the virtual bench).
+    monitor: str | None = None
+    io_manager: bool = True
+    voltage_v: float = 1.8
+    sample_rate_hz: float | None = None
+    edge: str = "falling"
+    #: Seconds the board needs from power-on to its m-ready.
+    boot_seconds: float = 1.0
 
 
 @dataclass
@@ -40,10 +58,12 @@ class Target:
     dataset: Path
     description: str
     #: Brings the board up (e.g. starts a virtual board) and yields its URL; None for a board that is already there.
-    provision: Callable[[], AbstractContextManager[str]] | None = None
+    provision: Callable[[], AbstractContextManager] | None = None
     details: dict[str, object] = field(default_factory=dict)
+    energy: EnergyWiring = field(default_factory=EnergyWiring)
 
-    def connect(self) -> AbstractContextManager[str]:
+    def connect(self) -> AbstractContextManager:
+        """Yields the board's URL, or (board URL, monitor spec) for a provisioned energy bench."""
         if self.provision is not None:
             return self.provision()
         if not self.url:
@@ -80,7 +100,7 @@ def _run_scenario(session: DutSession, target: Target, files: list, mode: str, s
     return {**result, "probe_host_latency_ms": latency * 1000, "profile": asdict(profile)}
 
 
-def run_target(target: Target, mode: str, settings: PerformanceSettings, folder: ResultsFolder,
+def run_target(target: Target, mode: str, settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
                progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
                profile: EdgeProfile | None = None) -> dict[str, object]:
     """Run one mode on one target; failures become an entry with the error, never a lost run."""
@@ -98,7 +118,13 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings, folder:
     try:
         files = read_dataset(target.dataset, bench)
         entry["dataset"] = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]]}
-        with target.connect() as url:
+        with target.connect() as where:
+            if mode == "energy":
+                url, monitor = where if isinstance(where, tuple) else (where, target.energy.monitor)
+                entry["board"]["url"] = url  # type: ignore[index]
+                _energy_run(target, url, monitor, files, settings, folder, progress, log, entry)  # type: ignore[arg-type]
+                return entry
+            url = where
             entry["board"]["url"] = url  # type: ignore[index]
             link = open_link(url, target.baud)
             try:
@@ -144,11 +170,61 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings, folder:
         entry["error"] = f"{type(exc).__name__}: {exc}"
     finally:
         log.close()
-    entry["wall_seconds"] = time.time() - started
+        entry["wall_seconds"] = time.time() - started
     return entry
 
 
-def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, folder: ResultsFolder,
+def _energy_run(target: Target, url: str, monitor_spec: str | None, files: list, settings: EnergySettings,
+                folder: ResultsFolder, progress: Progress, log: DeviceLog, entry: dict[str, object]) -> None:
+    """Power the board from the monitor, reach it (through the IO manager), and measure its energy."""
+    bench, wiring = target.benchmark, target.energy
+    if not monitor_spec:
+        raise ConfigError("energy mode needs a power monitor: --monitor lpm01a:/dev/ttyACM1 (or ppk2:...)")
+    if not isinstance(settings, EnergySettings):
+        raise ConfigError("energy mode needs EnergySettings")
+    progress.status("configuring the power monitor")
+    monitor = open_monitor(monitor_spec)
+    link = None
+    try:
+        monitor.configure(MonitorConfig(wiring.voltage_v, wiring.sample_rate_hz, wiring.edge))
+        monitor.set_power(False)
+        link = open_link(url, HOST_BAUD if wiring.io_manager else target.baud)
+        dut_link = link
+        if wiring.io_manager:
+            manager = IoManager(link, log)
+            entry["io_manager"] = {"dialect": manager.identify(), "name": manager.name}
+            manager.ensure_dut_baud(ENERGY_DUT_BAUD)
+            dut_link = manager.passthrough()
+        monitor.set_power(True)
+        monitor.start()
+        session = DutSession(dut_link, log, chunk_bytes=UPLOAD_CHUNK_BYTES if wiring.io_manager else 38)
+        progress.status("waiting for the board to boot")
+        identity = session.identify(boot_wait=wiring.boot_seconds)
+        entry["board"].update(asdict(identity))  # type: ignore[union-attr]
+        if identity.model != bench.name:
+            raise ConfigError(f"the board on {url} runs model {identity.model!r}, not {bench.name!r}")
+        if identity.mode != "energy":
+            raise ConfigError("the board runs a performance-mode build: it prints m-lap-us and never pulses its "
+                              "timestamp pin. Flash an energy-mode build (EE_CFG_ENERGY_MODE=1).")
+        result = run_energy(session, monitor, bench, files, target.model, settings, progress,
+                            folder.path / bench.name / "energy")
+        entry["energy"] = result.to_dict()
+        entry["session"] = asdict(session.stats)
+        folder.write_text(f"{bench.name}/energy/results.txt", energy_text(result))
+    finally:
+        try:
+            if monitor.healthy:
+                monitor.stop()
+                monitor.set_power(False)
+        except EdgeperfError as exc:  # never hide the run's own error behind a shutdown problem
+            log.note(f"power monitor shutdown: {exc}")
+        finally:
+            monitor.close()
+            if link is not None:
+                link.close()
+
+
+def run_all(targets: list[Target], mode: str, settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
             progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
             scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
     """Run every target in turn; results.json and results.txt are rewritten after each one."""
@@ -160,7 +236,7 @@ def run_all(targets: list[Target], mode: str, settings: PerformanceSettings, fol
         "host": {"python": sys.version.split()[0], "platform": platform.platform()},
         "mode": mode,
         "scenario": scenario,
-        "settings": asdict(settings) if mode == "performance" and not scenario else {},
+        "settings": asdict(settings) if mode in ("performance", "energy") and not scenario else {},
         "units": UNITS,
         "runs": [],
     }

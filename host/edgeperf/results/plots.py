@@ -96,6 +96,25 @@ def energy_trace(energy: dict) -> bytes:
     return _png(fig)
 
 
+def energy_window(trace: dict, benchmark: str, index: int, uj_per_inference: float) -> bytes:
+    """One energy window: the power trace, its two timestamp edges and the integrated region between them."""
+    samples = np.asarray(trace["samples"], dtype=np.float64)
+    seconds = np.arange(len(samples)) / trace["sample_rate_hz"]
+    start, stop = trace["edges_s"]
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    ax.plot(seconds, samples, color="#4878a8", linewidth=0.6)
+    inside = (seconds >= start) & (seconds <= stop)
+    ax.fill_between(seconds, 0, samples, where=inside, color="#55a868", alpha=0.3, label="integrated")
+    for i, edge in enumerate((start, stop)):
+        ax.axvline(edge, color="#c44e52", linewidth=0.9, label="timestamp edge" if i == 0 else None)
+    ax.set_xlabel("s (power monitor clock, from arming the window)")
+    ax.set_ylabel(trace["unit"])
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{benchmark} energy window {index}: {uj_per_inference:.3f} uJ/inference over {stop - start:.3f} s")
+    ax.legend(loc="lower right", fontsize=8)
+    return _png(fig)
+
+
 def _scores_labels(acc: dict) -> tuple[np.ndarray, np.ndarray]:
     samples = acc["samples"]
     return np.array([s["scores"] for s in samples], dtype=np.float64), np.array([s["label"] for s in samples])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from ..rules.accuracy import AccuracyResult
+from ..rules.energy import EnergyResult
 from ..rules.performance import PerformanceResult
 
 
@@ -29,6 +30,29 @@ def performance_text(result: PerformanceResult) -> str:
             lines.append("    Runtime requirements have NOT been met (at least 10 s and 10 inferences).")
     lines.append(f"{_stamp()} ulp-mlperf: Median throughput is {result.median_throughput:10.3f} inf./sec.")
     lines.append(f"{_stamp()} edgeperf: Latency (1000 / median throughput) is {result.latency_ms:.3f} ms")
+    lines.append(f"{_stamp()} edgeperf: {result.verdict}")
+    return "\n".join(lines) + "\n"
+
+
+def energy_text(result: EnergyResult) -> str:
+    """results.txt for an energy run in the MLC runner's wording, plus how the windows were bounded."""
+    lines: list[str] = []
+    for w in result.windows:
+        lines += [
+            f"Energy results for window {w.index}",
+            f"    # Inferences : {w.iterations}",
+            f"    Runtime: {w.seconds:.6f} sec.",
+            f"    Energy: {w.energy_uj:.3f} uJ, {w.uj_per_inference:.3f} uJ/inf., average power {w.average_power_mw:.4f} mW",
+            f"    Throughput: {w.throughput:.6f} inf./sec.",
+        ]
+        if w.repeated:
+            lines.append(f"    Measured {w.repeated + 1} times; rejected attempts: " + "; ".join(w.faults or ["too short"]))
+    mon = result.monitor
+    lines.append(f"{_stamp()} ulp-mlperf: Median energy cost is {result.median_uj:.3f} uJ/inf.")
+    lines.append(f"{_stamp()} edgeperf: median power {result.median_power_mw:.4f} mW, median throughput "
+                 f"{result.median_throughput:.3f} inf./sec.")
+    lines.append(f"{_stamp()} edgeperf: monitor {mon['monitor']} at {mon['sample_rate_hz']:g} Hz, {mon['edge']} edges, "
+                 f"voltage {mon['voltage_v']:g} V ({mon['voltage_source']})")
     lines.append(f"{_stamp()} edgeperf: {result.verdict}")
     return "\n".join(lines) + "\n"
 
@@ -71,6 +95,19 @@ def run_summary(entries: list[dict[str, object]]) -> str:
             for rule in acc["rules"]:
                 out.append(f"  [{'met' if rule['met'] else 'NOT met'}] {rule['rule']}: {rule['detail']}")
             out.append(f"  Verdict: {acc['verdict']}")
+        energy = entry.get("energy")
+        if isinstance(energy, dict):
+            mon = energy["monitor"]
+            out.append(f"  Median energy     : {energy['median_energy']['value']:.3f} uJ/inf.")
+            out.append(f"  Median power      : {energy['median_power']['value']:.4f} mW")
+            out.append(f"  Monitor           : {mon['monitor']} {mon['sample_rate_hz']:g} Hz, {mon['edge']} edges")
+            for w in energy["windows"]:
+                out.append(f"    window {w['index']}: {w['file']}: {w['iterations']} inf. in {w['seconds']:.4f} s = "
+                           f"{w['uj_per_inference']:.3f} uJ/inf." + (f" (measured {w['repeated'] + 1} times)"
+                                                                     if w["repeated"] else ""))
+            for rule in energy["rules"]:
+                out.append(f"  [{'met' if rule['met'] else 'NOT met'}] {rule['rule']}: {rule['detail']}")
+            out.append(f"  Verdict: {energy['verdict']}")
         if isinstance(perf, dict):
             out.append(f"  Median throughput : {perf['median_throughput']['value']:.3f} inf./sec.")
             out.append(f"  Latency           : {perf['latency']['value']:.3f} ms")

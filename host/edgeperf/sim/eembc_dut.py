@@ -87,7 +87,8 @@ class EembcDut:
     def __init__(self, port: Port, clock: DeviceClock, write: Callable[[bytes], None], *,
                  inference_ns: float, max_input: int, vendor: str = "unspecified", energy_mode: bool = False,
                  run_inferences: Callable[[int, float], None] | None = None,
-                 on_infer: Callable[[InferTruth], None] | None = None) -> None:
+                 on_infer: Callable[[InferTruth], None] | None = None,
+                 on_timestamp: Callable[[str], None] | None = None) -> None:
         self.port = port
         self.clock = clock
         self._write = write
@@ -97,6 +98,7 @@ class EembcDut:
         self.energy_mode = energy_mode
         self._run = run_inferences or self._run_plain
         self._on_infer = on_infer
+        self._on_timestamp = on_timestamp
         self._cmd = bytearray(CMD_SIZE + 1)
         self._pos = 0
         self._enabled = False
@@ -111,15 +113,20 @@ class EembcDut:
     def _line(self, text: str) -> None:
         self._print(text + "\r\n")
 
-    def timestamp(self) -> None:
-        """th_timestamp: in performance mode print the counter; in energy mode only a pin would move."""
+    def timestamp(self, phase: str = "command") -> None:
+        """th_timestamp: in performance mode print the counter; in energy mode only the pin moves.
+
+        `phase` (boot, command, start, stop) tells a bench which pulse this is; the wire never sees it.
+        """
         if not self.energy_mode:
             self._line(f"m-lap-us-{self.clock.now_us()}")
+        elif self._on_timestamp is not None:
+            self._on_timestamp(phase)
 
     def boot(self) -> None:
         """ee_benchmark_initialize: banner, one timestamp, then enable the parser."""
         self._line(f"m-timestamp-mode-{'energy' if self.energy_mode else 'performance'}")
-        self.timestamp()
+        self.timestamp("boot")
         self._line("m-init-done")
         self._enabled = True
         self._line("m-ready")
@@ -234,11 +241,11 @@ class EembcDut:
         self._line("m-warmup-done")
         self._line(f"m-infer-start-{iterations}")
         t0 = self.clock.now_us()
-        self.timestamp()
+        self.timestamp("start")
         start_ns = self.clock.ns
         self._run(iterations, self.inference_ns)
         t1 = self.clock.now_us()
-        self.timestamp()
+        self.timestamp("stop")
         if self._on_infer:
             self._on_infer(InferTruth(iterations, warmups, t0, t1, (t1 - t0) % COUNTER_MODULUS,
                                       (self.clock.ns - start_ns) / iterations / 1000))

@@ -29,6 +29,7 @@ class VirtualBoardProcess:
     extra_args: list[str] = field(default_factory=list)
     startup_timeout: float = 30.0
     url: str = ""
+    event: dict = field(default_factory=dict)
     _proc: subprocess.Popen[bytes] | None = None
     _stderr: "tempfile._TemporaryFileWrapper[bytes] | None" = None
 
@@ -60,8 +61,8 @@ class VirtualBoardProcess:
             if self._proc.poll() is not None:
                 break
         try:
-            event = json.loads(line)
-            self.url = str(event["url"])
+            self.event = json.loads(line)
+            self.url = str(self.event["url"] if "url" in self.event else self.event["dut"])
         except (ValueError, KeyError, TypeError):
             self.stop()
             err = Path(self._stderr.name).read_bytes() if self._stderr else b""
@@ -98,3 +99,25 @@ class VirtualBoardProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class VirtualBenchProcess(VirtualBoardProcess):
+    """A running `python -m edgeperf.sim.bench`: an energy-mode board, its IO manager and a power monitor."""
+
+    monitor: str = "lpm01a"
+    io_manager: str = "arduino"
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "edgeperf.sim.bench", "--model", str(self.model), "--monitor", self.monitor,
+               "--io-manager", self.io_manager, "--exit-on-stdin-eof"]
+        if self.profile:
+            cmd += ["--profile", self.profile]
+        if self.truth:
+            cmd += ["--truth", str(self.truth)]
+        return cmd + self.extra_args
+
+    @property
+    def monitor_spec(self) -> str:
+        """The `NAME:URL` the host opens the emulated monitor with."""
+        return f"{self.event['monitor_kind']}:{self.event['monitor']}"

@@ -1,0 +1,137 @@
+"""`edgeperf run --mode energy` against the virtual energy bench, held against the bench's true energy.
+
+Every test starts a real bench process (board, IO manager and monitor on their own ptys)
+and a real CLI process; the host never sees the bench's truth file, the test does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edgeperf.sim.launcher import VirtualBenchProcess
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "models" / "kws01.tflite"
+#: The acceptance bound: the host's energy per inference within 0.5 % of the bench's truth.
+TOLERANCE = 0.005
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator:
+    started: list[VirtualBenchProcess] = []
+
+    def start(monitor: str, io_manager: str, *extra: str) -> VirtualBenchProcess:
+        process = VirtualBenchProcess(model=MODEL, profile="kws01", monitor=monitor, io_manager=io_manager,
+                                      truth=tmp_path / f"truth-{len(started)}.jsonl", extra_args=list(extra))
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.close()
+
+
+def run_energy(bench: VirtualBenchProcess, results: Path, *extra: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="200")
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgeperf.cli", "run", "--mode", "energy", "--quick", "-b", "kws01",
+         "--port", bench.url, "--monitor", bench.monitor_spec, "--io-manager", bench.io_manager,
+         "--model", str(MODEL), "--results", str(results), *extra],
+        env=env, text=True, capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads((results / "results.json").read_text())["runs"][0]
+
+
+def accepted_truths(bench: VirtualBenchProcess, energy: dict) -> list[dict]:
+    """The bench's record of each accepted window: the last attempt of each window's group of loops."""
+    assert bench.truth is not None
+    loops = [json.loads(line) for line in bench.truth.read_text().splitlines()]
+    attempts = [w["repeated"] + 1 for w in energy["windows"]]
+    tail = loops[len(loops) - sum(attempts):]
+    truths, at = [], 0
+    for count in attempts:
+        at += count
+        truths.append(tail[at - 1])
+    return truths
+
+
+def errors_against_truth(bench: VirtualBenchProcess, run: dict) -> list[float]:
+    energy = run["energy"]
+    edge = energy["monitor"]["edge"]
+    errors = []
+    for window, truth in zip(energy["windows"], accepted_truths(bench, energy)):
+        assert window["iterations"] == truth["iterations"]
+        expected = truth[f"uj_per_inference_{edge}"]
+        errors.append(abs(window["uj_per_inference"] - expected) / expected)
+    print(f"{energy['monitor']['monitor']} @ {energy['monitor']['sample_rate_hz']:g} Hz: relative errors "
+          + ", ".join(f"{e:.5%}" for e in errors))
+    return errors
+
+
+def test_lpm01a_through_the_arduino_io_manager_matches_the_true_energy(bench, tmp_path):
+    board = bench("lpm01a", "arduino")
+    run = run_energy(board, tmp_path / "res")
+    energy = run["energy"]
+    assert run["io_manager"]["dialect"] == "arduino"
+    assert run["board"]["mode"] == "energy"
+    assert energy["monitor"]["sample_rate_hz"] == 1000 and energy["monitor"]["quantity"] == "energy"
+    assert len(energy["windows"]) == 5
+    assert max(errors_against_truth(board, run)) < TOLERANCE
+    folder = tmp_path / "res" / "kws01" / "energy"
+    assert sorted(p.name for p in folder.glob("energy_inf_*.png")) == [f"energy_inf_00{i}.png" for i in range(1, 6)]
+    assert "Median energy cost is" in (folder / "results.txt").read_text()
+    assert "NOT run under MLPerf Tiny rules" in energy["verdict"]  # quick windows never pass
+
+
+def test_ppk2_through_the_interface_board_matches_the_true_energy(bench, tmp_path):
+    board = bench("ppk2", "interface-board")
+    run = run_energy(board, tmp_path / "res")
+    energy = run["energy"]
+    assert run["io_manager"]["dialect"] == "interface-board"
+    assert energy["monitor"]["sample_rate_hz"] == 100_000 and energy["monitor"]["lost_samples"] == 0
+    assert max(errors_against_truth(board, run)) < TOLERANCE
+
+
+def test_lpm01a_at_5_khz_in_current_mode_direct_link(bench, tmp_path):
+    """No IO manager (the board's UART straight on the host at 9600 baud), 5 kS/s."""
+    board = bench("lpm01a", "none")
+    run = run_energy(board, tmp_path / "res", "--monitor-rate", "5000")
+    assert run["energy"]["monitor"]["sample_rate_hz"] == 5000
+    assert max(errors_against_truth(board, run)) < TOLERANCE
+
+
+def test_firmware_that_pulses_high_is_measured_on_its_rising_edges(bench, tmp_path):
+    board = bench("ppk2", "arduino", "--pulse-high")
+    run = run_energy(board, tmp_path / "res", "--warmups", "0")
+    energy = run["energy"]
+    assert energy["monitor"]["edge"] == "rising" and energy["monitor"]["idle_level"] == 0
+    assert any("idles low" in note for note in energy["notes"])
+    assert max(errors_against_truth(board, run)) < TOLERANCE
+
+
+@pytest.mark.parametrize("monitor, fault, message", [
+    ("lpm01a", "glitch", "spurious edge"),
+    ("ppk2", "glitch", "spurious edge"),
+    ("lpm01a", "drop-edge", "never reached the monitor"),
+    ("ppk2", "drop-edge", "never reached the monitor"),
+    ("lpm01a", "cut-line", "malformed sample line"),
+    ("ppk2", "cut-line", "samples lost"),
+])
+def test_a_damaged_window_is_measured_again_never_used(bench, tmp_path, monitor, fault, message):
+    # Loop 1-2 are the probe (1 then 2 inferences); loop 4 is the second window's first attempt.
+    board = bench(monitor, "arduino", "--fault", f"{fault}:4")
+    run = run_energy(board, tmp_path / "res", "--warmups", "0")
+    energy = run["energy"]
+    damaged = [w for w in energy["windows"] if w["faults"]]
+    assert len(damaged) == 1 and damaged[0]["repeated"] >= 1, energy["windows"]
+    assert message in damaged[0]["faults"][0]
+    assert energy["faults"] == damaged[0]["faults"]
+    assert max(errors_against_truth(board, run)) < TOLERANCE
