@@ -119,7 +119,7 @@ def bin_hexa(amps: float) -> int:
 
 FREQS = {"100k": 100_000, "50k": 50_000, "20k": 20_000, "10k": 10_000, "5k": 5_000, "2k": 2_000, "1k": 1_000,
          "500": 500, "200": 200, "100": 100, "50": 50, "20": 20, "10": 10, "5": 5, "2": 2, "1": 1}
-_SUFFIX = {"u": 1e-6, "m": 1e-3, "k": 1e3}
+_SUFFIX = {"u": -6, "m": -3, "k": 3}
 
 
 def lpm_number(text: str) -> float:
@@ -127,12 +127,17 @@ def lpm_number(text: str) -> float:
     if text == "inf":
         return math.inf
     if text[-1:] in _SUFFIX:
-        return float(text[:-1]) * _SUFFIX[text[-1]]
+        return _scaled(float(text[:-1]), _SUFFIX[text[-1]])
     for sign in "+-":
         if sign in text[1:]:
             base, _, power = text.rpartition(sign)
-            return float(base) * 10.0 ** (int(power) if sign == "+" else -int(power))
+            return _scaled(float(base), int(power) if sign == "+" else -int(power))
     return float(text)
+
+
+def _scaled(value: float, power: int) -> float:
+    """value * 10**power, dividing for negative powers so 3300m is exactly 3.3."""
+    return value * 10 ** power if power >= 0 else value / 10 ** -power
 
 
 class Lpm01aEmulator(_Streamer):

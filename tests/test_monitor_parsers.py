@@ -1,0 +1,211 @@
+"""Monitor stream parsers and the energy integration, on byte streams built by hand and by hypothesis."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from edgeperf.errors import EnergyWindowError
+from edgeperf.links import Link
+from edgeperf.monitors.base import Capture, Edge, PowerMonitor
+from edgeperf.monitors.energy import integrate_window
+from edgeperf.monitors.lpm01a import Lpm01a, decode_bin_hexa
+from edgeperf.monitors.ppk2 import Modifiers, Ppk2
+from edgeperf.protocol.iomanager import IoManager, PassthroughLink
+from edgeperf.sim.monitors import PPK2_CALIBRATION, Ppk2Emulator, bin_hexa, lpm_number, mantissa_exponent
+from edgeperf.sim.power import PowerModel, Timeline
+
+
+class SilentLink(Link):
+    """A link with nothing on the other end: the parsers are fed directly through `_consume`."""
+
+    url = "silent://"
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        time.sleep(min(timeout, 0.002))
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+def lpm(stream: bytes) -> Lpm01a:
+    monitor = Lpm01a(SilentLink())
+    monitor.recorder.arm()
+    monitor._since_timestamp = 0
+    monitor._consume(stream)
+    return monitor
+
+
+def test_lpm01a_ascii_samples_events_and_timestamp_cadence():
+    lines = [f"{1000 + i:04d}-08" for i in range(1000)]
+    lines.insert(300, "event 1 ris")
+    lines.insert(701, "event 2 ris")
+    stream = ("\r\n".join(lines) + "\r\nTimeStamp: 001s 000ms, buff 03%\r\n\0PowerShield > ack stop\r\n").encode()
+    monitor = lpm(stream[:1234])
+    monitor._consume(stream[1234:])  # split anywhere: the parser keeps the partial line
+    armed = monitor.recorder.disarm()
+    values = np.concatenate(armed.chunks)
+    assert len(values) == 1000 and values[0] == pytest.approx(1000e-8) and values[-1] == pytest.approx(1999e-8)
+    assert [e.index for e in armed.edges] == [300, 700]
+    assert armed.faults == [] and monitor.buffer_percent == 3
+    assert monitor.drain_texts() == ["ack stop"]
+
+
+def test_lpm01a_flags_a_cut_line_a_lost_sample_and_a_skipped_event():
+    lines = [f"{2000 + i:04d}-08" for i in range(1000)]
+    lines[10] = "20"  # a line cut in half: the other half was lost
+    lines[11] = "event 1 ris"
+    lines[500] = "event 3 ris"
+    stream = ("\r\n".join(lines) + "\r\nTimeStamp: 001s 000ms, buff 00%\r\n").encode()
+    faults = lpm(stream).recorder.disarm().faults
+    assert any("malformed sample line '20'" in f for f in faults)
+    assert any("jump from 1 to 3" in f for f in faults)
+    assert any("997 samples between TimeStamp lines" in f for f in faults)
+
+
+def test_bin_hexa_encoding_round_trips_within_its_resolution():
+    for amps in (640.9e-6, 79.35e-3, 1.6e-3, 8.2e-3, 3.3e-7):
+        decoded = decode_bin_hexa(np.array([bin_hexa(amps)], dtype=np.uint16))[0]
+        assert decoded == pytest.approx(amps, rel=0.002)
+    assert decode_bin_hexa(np.array([0x52A0], dtype=np.uint16))[0] == pytest.approx(640.9e-6, rel=1e-3)
+
+
+def test_lpm01a_numbers():
+    assert mantissa_exponent(6409e-7) == "6409-07"
+    assert mantissa_exponent(1.579e-05) == "1579-08"
+    assert lpm_number("2m") == lpm_number("2-3") == pytest.approx(2e-3)
+    assert lpm_number("1k") == 1000 and lpm_number("inf") == float("inf") and lpm_number("3300m") == 3.3
+
+
+def test_ppk2_host_formula_inverts_the_emulator_encoding():
+    timeline = Timeline(PowerModel())
+    chunks: list[bytes] = []
+    emulator = Ppk2Emulator(timeline, chunks.append, lambda on: None)
+    emulator.close()
+    amps = np.array([2e-7, 5e-5, 6e-4, 1.6e-3, 8.2e-3, 0.05, 0.3])
+    adc, ranges = emulator._adc(amps)
+    values = {f"{k}{r}": v for k, vs in PPK2_CALIBRATION.items() for r, v in enumerate(vs)}
+    decoded = Modifiers(values).amps(adc, ranges, 3300)
+    lsb = 4 * 1.8 / 163840 / np.array(PPK2_CALIBRATION["R"])[ranges]
+    assert np.all(np.abs(decoded - amps) <= lsb)
+
+
+def ppk2_words(count: int, start_counter: int = 0, level_from: int | None = None) -> bytes:
+    counters = (start_counter + np.arange(count)) % 64
+    levels = np.ones(count, dtype=np.uint32)
+    if level_from is not None:
+        levels[level_from:] = 0
+    words = 1000 | (1 << 14) | (counters.astype(np.uint32) << 18) | (levels << 24)
+    return words.astype("<u4").tobytes()
+
+
+def ppk2() -> Ppk2:
+    monitor = Ppk2(SilentLink())
+    monitor.modifiers = Modifiers({"R0": 1000.0})
+    monitor._streaming = True
+    monitor.recorder.arm()
+    return monitor
+
+
+def test_ppk2_words_split_across_reads_edges_and_counter_gaps():
+    monitor = ppk2()
+    stream = ppk2_words(200, level_from=120)
+    monitor._consume(stream[:401])  # not a multiple of 4
+    monitor._consume(stream[401:])
+    monitor._consume(ppk2_words(50, start_counter=(200 + 10) % 64, level_from=0))  # 10 samples lost
+    armed = monitor.recorder.disarm()
+    assert sum(len(c) for c in armed.chunks) == 250
+    assert armed.edges == [Edge(120, "falling")]
+    assert monitor.lost_samples == 10 and any("about 10 samples lost" in f for f in armed.faults)
+
+
+def capture(values, edges, faults=(), quantity="current") -> Capture:
+    return Capture(100, np.asarray(values, dtype=np.float64), [Edge(i, k) for i, k in edges], list(faults),
+                   1000.0, quantity, 2.0)
+
+
+def test_integration_uses_exactly_the_samples_between_the_edges():
+    values = np.full(1000, 1e-3)
+    values[200:700] = 5e-3
+    result = integrate_window(capture(values, [(300, "falling"), (301, "rising"), (800, "falling"),
+                                               (801, "rising")]), "falling")
+    assert result.seconds == pytest.approx(0.5) and result.joules == pytest.approx(500 * 5e-3 * 2.0 / 1000)
+
+
+@pytest.mark.parametrize("edges, faults, message", [
+    ([(300, "falling"), (400, "falling"), (800, "falling")], (), "3 falling timestamp edge"),
+    ([(300, "falling")], (), "never reached the monitor"),
+    ([(300, "falling"), (800, "falling")], ("sample 400: malformed sample line '64'",), "stream was damaged"),
+])
+def test_bad_windows_are_errors(edges, faults, message):
+    with pytest.raises(EnergyWindowError, match=message):
+        integrate_window(capture(np.ones(1000), edges, faults), "falling")
+
+
+def test_a_nan_sample_is_an_error_not_a_nan_result():
+    values = np.ones(1000)
+    values[500] = np.nan
+    with pytest.raises(EnergyWindowError, match="unusable samples"):
+        integrate_window(capture(values, [(300, "falling"), (800, "falling")]), "falling")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.integers(min_value=0, max_value=600))
+def test_lpm01a_parser_survives_any_bytes(data, cut):
+    monitor = lpm(b"")
+    monitor._consume(data[:cut])
+    monitor._consume(data[cut:])
+    monitor.recorder.disarm()
+    PowerMonitor.close(monitor)  # the stream reader only: no device to release
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_lpm01a_binary_parser_survives_any_bytes(data):
+    monitor = Lpm01a(SilentLink(), output="current", data_format="bin_hexa")
+    monitor._binary = True
+    monitor._consume(data)
+    PowerMonitor.close(monitor)  # the stream reader only: no device to release
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=800), st.integers(min_value=0, max_value=800))
+def test_ppk2_parser_survives_any_bytes(data, cut):
+    monitor = ppk2()
+    monitor._consume(data[:cut])
+    monitor._consume(data[cut:])
+    values = monitor.recorder.disarm()
+    PowerMonitor.close(monitor)  # the stream reader only: no device to release
+    assert sum(len(c) for c in values.chunks) == len(data) // 4
+
+
+class ScriptedLink(SilentLink):
+    """Bytes a relay would send, handed out in small reads."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = bytearray(data)
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        chunk = bytes(self.data[:7])
+        del self.data[:7]
+        return chunk
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_io_manager_relay_parser_never_crashes_unexpectedly(data):
+    from edgeperf.errors import ProtocolError
+
+    link = PassthroughLink(IoManager(ScriptedLink(data)))
+    try:
+        while link.read(100, 0.001) or link.inner.data:
+            pass
+    except ProtocolError:
+        pass  # a passthrough echo that does not match what was sent: the documented error
