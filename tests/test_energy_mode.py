@@ -90,6 +90,14 @@ def test_lpm01a_through_the_arduino_io_manager_matches_the_true_energy(bench, tm
     assert "Median energy cost is" in (folder / "results.txt").read_text()
     assert "NOT run under MLPerf Tiny rules" in energy["verdict"]  # quick windows never pass
 
+    from edgeperf.results.export import export
+    from edgeperf.results.report import write_report
+
+    html = write_report(tmp_path / "res").read_text()
+    assert "Median energy" in html and html.count("data:image/png;base64,") >= 1
+    exported = export(tmp_path / "res", tmp_path / "sub", "open", "org", "sys")[0]
+    assert (exported / "energy_inf_005.png").is_file() and (exported / "results.txt").is_file()
+
 
 def test_ppk2_through_the_interface_board_matches_the_true_energy(bench, tmp_path):
     board = bench("ppk2", "interface-board")

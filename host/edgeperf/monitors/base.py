@@ -122,9 +122,9 @@ class PowerMonitor(ABC):
     #: Which edge kinds the monitor can report (a D7 event input reports one configured kind only).
     edge_kinds: tuple[str, ...] = EDGE_KINDS
 
-    def __init__(self, link: Link) -> None:
+    def __init__(self, link: Link | None, url: str = "") -> None:
         self.link = link
-        self.url = link.url
+        self.url = link.url if link is not None else url
         self.config = MonitorConfig()
         self.sample_rate_hz = 0.0
         self.recorder = Recorder()
@@ -132,13 +132,16 @@ class PowerMonitor(ABC):
         self._texts: queue.Queue[str] = queue.Queue()
         self._stop = threading.Event()
         self._error: Exception | None = None
-        self._reader = threading.Thread(target=self._read_loop, name=f"{self.name}-reader", daemon=True)
-        self._reader.start()
+        # Monitors behind a vendor library (no byte link) deliver samples from the library's own thread.
+        self._reader: threading.Thread | None = None
+        if link is not None:
+            self._reader = threading.Thread(target=self._read_loop, name=f"{self.name}-reader", daemon=True)
+            self._reader.start()
 
     # -- the driver's part
-    @abstractmethod
     def _consume(self, data: bytes) -> None:
         """Parse bytes from the device: samples to `self.recorder`, reply text to `self._text`."""
+        raise NotImplementedError(f"{self.name} has no byte stream")
 
     @abstractmethod
     def configure(self, config: MonitorConfig) -> None:
@@ -146,7 +149,7 @@ class PowerMonitor(ABC):
 
     @abstractmethod
     def set_power(self, on: bool) -> None:
-        """Switch the DUT supply (monitors that do not supply it raise MonitorError)."""
+        """Switch the DUT supply; a monitor that does not supply it does nothing (`supplies_power` says which)."""
 
     @abstractmethod
     def start(self) -> None:
@@ -168,6 +171,7 @@ class PowerMonitor(ABC):
         self._texts.put(line)
 
     def _read_loop(self) -> None:
+        assert self.link is not None
         while not self._stop.is_set():
             try:
                 data = self.link.read(65536, 0.05)
@@ -233,5 +237,7 @@ class PowerMonitor(ABC):
 
     def close(self) -> None:
         self._stop.set()
-        self._reader.join(timeout=2)
-        self.link.close()
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+        if self.link is not None:
+            self.link.close()

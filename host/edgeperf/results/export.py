@@ -40,9 +40,10 @@ def export(folder: Path, out: Path, division: str, org: str, system: str) -> lis
             raise ConfigError(f"{target} already exists; export into an empty folder")
         target.mkdir(parents=True)
         source = folder / run["benchmark"] / mode
-        for name in ("log.txt", "results.txt"):
-            if (source / name).is_file():
-                shutil.copyfile(source / name, target / name)
+        # Energy runs also carry the MLC runner's per-window trace plots, energy_inf_NNN.png.
+        for path in [source / "log.txt", source / "results.txt", *sorted(source.glob("energy_inf_*.png"))]:
+            if path.is_file():
+                shutil.copyfile(path, target / path.name)
         atomic_write_text(target / "results.json", json.dumps({**document, "runs": [run]}, indent=2) + "\n")
         written.append(target)
         first_board = first_board or run.get("board", {})
