@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -209,3 +210,97 @@ def test_io_manager_relay_parser_never_crashes_unexpectedly(data):
             pass
     except ProtocolError:
         pass  # a passthrough echo that does not match what was sent: the documented error
+
+
+class FakeJoulescopeDriver:
+    """MOCK of pyjoulescope_driver.Driver (a vendor USB device cannot be emulated on a pty).
+
+    It publishes i, v and GPI0 blocks from a scripted waveform on its own thread, in the documented
+    value layout (sample_id in device units, decimate_factor, float32 data, bit-packed GPI bytes).
+    """
+
+    RATE = 100_000
+
+    def __init__(self, drop_block: int | None = None) -> None:
+        self.subscribers: dict[str, object] = {}
+        self.published: dict[str, object] = {}
+        self.drop_block = drop_block
+        self.amps = np.full(60_000, 2e-3, dtype=np.float32)
+        self.amps[10_000:50_000] = 12e-3
+        self.gpi = np.ones(60_000, dtype=np.uint8)
+        self.gpi[9_000:9_100] = 0   # pulse at the start of the loop
+        self.gpi[50_000:50_100] = 0  # and at its end
+        self.thread: threading.Thread | None = None
+
+    def device_paths(self):
+        return ["u/js220/000415"]
+
+    def open(self, path, mode=None):
+        pass
+
+    def close(self, path):
+        pass
+
+    def finalize(self):
+        pass
+
+    def publish(self, topic, value):
+        self.published[topic] = value
+        if topic.endswith("s/gpi/0/ctrl") and value == 1:
+            self.thread = threading.Thread(target=self._stream)
+            self.thread.start()
+
+    def subscribe(self, topic, flags, fn):
+        self.subscribers[topic] = fn
+
+    def unsubscribe(self, topic, fn):
+        self.subscribers.pop(topic, None)
+
+    def _stream(self):
+        dev = "u/js220/000415/"
+        for block, start in enumerate(range(0, 60_000, 1000)):
+            if block == self.drop_block:
+                continue
+            meta = {"sample_id": start * 20, "decimate_factor": 20}
+            self.subscribers[dev + "s/i/!data"](dev + "s/i/!data", {**meta, "data": self.amps[start:start + 1000]})
+            self.subscribers[dev + "s/v/!data"](dev + "s/v/!data",
+                                                {**meta, "data": np.full(1000, 3.3, dtype=np.float32)})
+            packed = np.packbits(self.gpi[start:start + 1000], bitorder="little")
+            self.subscribers[dev + "s/gpi/0/!data"](dev + "s/gpi/0/!data", {**meta, "data": packed})
+
+
+@pytest.mark.parametrize("drop_block", [None, 30])
+def test_joulescope_driver_joins_streams_and_edges(drop_block):
+    from edgeperf.monitors import MonitorConfig
+    from edgeperf.monitors.joulescope import Joulescope
+
+    fake = FakeJoulescopeDriver(drop_block)
+    monitor = Joulescope(driver_factory=lambda: fake)
+    monitor.configure(MonitorConfig(sample_rate_hz=FakeJoulescopeDriver.RATE))
+    assert fake.published["u/js220/000415/h/fs"] == FakeJoulescopeDriver.RATE
+    monitor.arm()
+    monitor.start()
+    fake.thread.join()
+    captured = monitor.disarm()
+    monitor.stop()
+    monitor.close()
+    if drop_block is not None:
+        with pytest.raises(EnergyWindowError, match="samples lost"):
+            integrate_window(captured, "falling")
+        return
+    result = integrate_window(captured, "falling")
+    expected = (1000 * 2e-3 + 40_000 * 12e-3) * 3.3 / FakeJoulescopeDriver.RATE
+    assert result.seconds == pytest.approx(0.41) and result.joules == pytest.approx(expected, rel=1e-6)
+
+
+def test_missing_joulescope_library_says_how_to_install_it():
+    from edgeperf.errors import ConfigError
+    from edgeperf.monitors import open_monitor
+
+    try:
+        import pyjoulescope_driver  # noqa: F401
+        pytest.skip("pyjoulescope_driver is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(ConfigError, match=r"edgeperf\[joulescope\]"):
+        open_monitor("joulescope:first")
