@@ -187,8 +187,7 @@ def _check_reply(lines: list[str], iterations: int) -> None:
 
 
 def iterations_for(latency_us: float, settings: EnergySettings) -> int:
-    by_time = math.ceil(settings.min_window_seconds * settings.target_margin * 1e6 / latency_us)
-    return max(settings.min_iterations, by_time)
+    return rules.iterations_for(latency_us, settings.min_window_seconds, settings.target_margin, settings.min_iterations)
 
 
 def _probe(meter: EnergyMeter, settings: EnergySettings, progress: Progress) -> float:
@@ -216,30 +215,12 @@ def trace_of(capture: Capture, energy: WindowEnergy, points: int = 2000) -> dict
 
 def _checks(windows: list[EnergyWindow], files: list[DatasetFile], md5: str | None, benchmark: Benchmark,
             settings: EnergySettings, edge: str, rate: float) -> list[rules.RuleCheck]:
-    short = [w.index for w in windows if w.seconds < rules.MIN_WINDOW_SECONDS]
-    few = [w.index for w in windows if w.iterations < rules.MIN_WINDOW_ITERATIONS]
-    used = [w.file for w in windows]
-    first = [f.path.name for f in files[: rules.WINDOWS]]
-    return [
-        rules.RuleCheck("five windows", len(windows) == rules.WINDOWS,
-                        f"{len(windows)} measurement windows (median of {rules.WINDOWS} required)"),
-        rules.RuleCheck("window duration", not short,
-                        f"every window >= {rules.MIN_WINDOW_SECONDS:g} s between timestamp edges" if not short
-                        else f"windows {short} lasted less than {rules.MIN_WINDOW_SECONDS:g} s"
-                        + (" (quick profile)" if settings.profile == "quick" else "")),
-        rules.RuleCheck("window iterations", not few,
-                        f"every window >= {rules.MIN_WINDOW_ITERATIONS} inferences" if not few
-                        else f"windows {few} had fewer than {rules.MIN_WINDOW_ITERATIONS} inferences"),
-        rules.RuleCheck("first five files", used == first,
-                        "windows used the first 5 files of y_labels.csv in order" if used == first
-                        else "windows must use the first 5 files of y_labels.csv (the dataset has fewer)"),
-        rules.RuleCheck("monitor edges", True, f"windows bounded by the monitor's {edge} timestamp edges "
-                        f"({1e6 / rate:g} us resolution), energy from its raw samples"),
-        rules.RuleCheck("reference model", md5 == benchmark.reference_md5,
-                        "the official MLPerf Tiny model" if md5 == benchmark.reference_md5
-                        else "no model file was given, so the board's model cannot be checked" if md5 is None
-                        else "the model is not the official MLPerf Tiny reference model (md5 differs)"),
-    ]
+    measured = [rules.MeasuredWindow(w.index, w.file, w.seconds, w.iterations) for w in windows]
+    checks = rules.window_checks(measured, [f.path.name for f in files], settings.profile == "quick", md5,
+                                 benchmark.reference_md5)
+    edges = rules.RuleCheck("monitor edges", True, f"windows bounded by the monitor's {edge} timestamp edges "
+                            f"({1e6 / rate:g} us resolution), energy from its raw samples")
+    return checks[:4] + [edges] + checks[4:]
 
 
 def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark, files: list[DatasetFile],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: Performance and energy: the score is the median over this many windows, one per dataset file.
@@ -30,3 +32,45 @@ def verdict(checks: list[RuleCheck]) -> str:
     if not missed:
         return "run under MLPerf Tiny rules (every rule below was met)"
     return "NOT run under MLPerf Tiny rules: " + "; ".join(f"{c.rule}: {c.detail}" for c in missed)
+
+
+def iterations_for(latency_us: float, min_window_seconds: float, margin: float, min_iterations: int) -> int:
+    """The smallest iteration count whose window meets both minimums, with a safety margin on the time."""
+    return max(min_iterations, math.ceil(min_window_seconds * margin * 1e6 / latency_us))
+
+
+@dataclass(frozen=True)
+class MeasuredWindow:
+    """What the window rules look at, whatever timed the window (device timer or monitor edges)."""
+
+    index: int
+    file: str
+    seconds: float
+    iterations: int
+
+
+def window_checks(windows: Sequence[MeasuredWindow], first_files: list[str], quick: bool, md5: str | None,
+                  reference_md5: str | None) -> list[RuleCheck]:
+    """The rules every windowed mode shares: five windows, their length, the files used, the model."""
+    short = [w.index for w in windows if w.seconds < MIN_WINDOW_SECONDS]
+    few = [w.index for w in windows if w.iterations < MIN_WINDOW_ITERATIONS]
+    used = [w.file for w in windows]
+    first = first_files[:WINDOWS]
+    return [
+        RuleCheck("five windows", len(windows) == WINDOWS,
+                  f"{len(windows)} measurement windows (median of {WINDOWS} required)"),
+        RuleCheck("window duration", not short,
+                  f"every window >= {MIN_WINDOW_SECONDS:g} s" if not short
+                  else f"windows {short} lasted less than {MIN_WINDOW_SECONDS:g} s" + (" (quick profile)" if quick else "")),
+        RuleCheck("window iterations", not few,
+                  f"every window >= {MIN_WINDOW_ITERATIONS} inferences" if not few
+                  else f"windows {few} had fewer than {MIN_WINDOW_ITERATIONS} inferences"),
+        RuleCheck("first five files", used == first,
+                  "windows used the first 5 files of y_labels.csv in order" if used == first
+                  else "windows must use the first 5 files of y_labels.csv (the dataset has fewer, or other files were used)"),
+        RuleCheck("reference model", md5 == reference_md5,
+                  "the official MLPerf Tiny model" if md5 == reference_md5
+                  else "no model file was given, so the board's model cannot be checked" if md5 is None
+                  else "the model is not the official MLPerf Tiny reference model (md5 differs); fine for the open "
+                       "division or for comparing boards, not for a closed-division claim"),
+    ]

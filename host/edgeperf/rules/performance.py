@@ -120,37 +120,15 @@ def probe_latency(session: DutSession, settings: PerformanceSettings, progress: 
 
 
 def iterations_for(latency_us: float, settings: PerformanceSettings) -> int:
-    """The smallest iteration count whose window meets both minimums, with the safety margin."""
-    by_time = math.ceil(settings.min_window_seconds * settings.target_margin * 1e6 / latency_us)
-    return max(settings.min_iterations, by_time)
+    return rules.iterations_for(latency_us, settings.min_window_seconds, settings.target_margin, settings.min_iterations)
 
 
 def _check(result_windows: list[Window], settings: PerformanceSettings, files: list[DatasetFile],
            md5: str | None, benchmark: Benchmark) -> list[rules.RuleCheck]:
-    short = [w.index for w in result_windows if w.seconds < rules.MIN_WINDOW_SECONDS]
-    few = [w.index for w in result_windows if w.iterations < rules.MIN_WINDOW_ITERATIONS]
-    used = [w.file for w in result_windows]
-    first = [f.path.name for f in files[: rules.WINDOWS]]
-    return [
-        rules.RuleCheck("five windows", len(result_windows) == rules.WINDOWS,
-                        f"{len(result_windows)} measurement windows (median of {rules.WINDOWS} required)"),
-        rules.RuleCheck("window duration", not short,
-                        f"every window >= {rules.MIN_WINDOW_SECONDS:g} s" if not short
-                        else f"windows {short} lasted less than {rules.MIN_WINDOW_SECONDS:g} s"
-                        + (" (quick profile)" if settings.profile == "quick" else "")),
-        rules.RuleCheck("window iterations", not few,
-                        f"every window >= {rules.MIN_WINDOW_ITERATIONS} inferences" if not few
-                        else f"windows {few} had fewer than {rules.MIN_WINDOW_ITERATIONS} inferences"),
-        rules.RuleCheck("first five files", used == first,
-                        "windows used the first 5 files of y_labels.csv in order" if used == first
-                        else "windows must use the first 5 files of y_labels.csv (the dataset has fewer, or other files were used)"),
-        rules.RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer"),
-        rules.RuleCheck("reference model", md5 == benchmark.reference_md5,
-                        "the official MLPerf Tiny model" if md5 == benchmark.reference_md5
-                        else "no model file was given, so the board's model cannot be checked" if md5 is None
-                        else "the model is not the official MLPerf Tiny reference model (md5 differs); fine for the open "
-                             "division or for comparing boards, not for a closed-division claim"),
-    ]
+    measured = [rules.MeasuredWindow(w.index, w.file, w.seconds, w.iterations) for w in result_windows]
+    checks = rules.window_checks(measured, [f.path.name for f in files], settings.profile == "quick", md5,
+                                 benchmark.reference_md5)
+    return checks[:4] + [rules.RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer")] + checks[4:]
 
 
 def model_md5(path: Path) -> str:

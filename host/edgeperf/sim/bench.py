@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import queue
 import signal
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from ..errors import EdgeperfError
 from ..ports import MAX_INPUT, ReferencePort, infer_profile
 from ..runtimes import TflmRunner
+from .board import watch_stdin
 from .cost_model import CostModel
 from .eembc_dut import DeviceClock, EembcDut, InferTruth
 from .iomanager import DIALECTS, IoManagerEmulator
@@ -172,12 +172,6 @@ class EnergyBoard:
                                          "faults": sorted(self.faults.get(self._loops, ()))}) + "\n")
 
 
-def _watch_stdin(stop: threading.Event) -> None:
-    while os.read(0, 4096):
-        pass
-    stop.set()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     faults = _parse_faults(args.fault)
@@ -218,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if args.exit_on_stdin_eof:
-        threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+        threading.Thread(target=watch_stdin, args=(stop,), daemon=True).start()
     threading.Thread(target=monitor_end.serve, args=(monitor.feed, lambda: not stop.is_set()), daemon=True).start()
     print(json.dumps({"event": "listening", "dut": host.url, "monitor": monitor_end.url, "monitor_kind": args.monitor,
                       "io_manager": args.io_manager, "profile": profile}), flush=True)

@@ -78,7 +78,7 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
     return dut, endpoint, clock
 
 
-def _watch_stdin(stop: threading.Event) -> None:
+def watch_stdin(stop: threading.Event) -> None:
     """Stop when the parent goes away (its end of our stdin closes). Raw reads: no buffered-IO lock at exit."""
     while os.read(0, 4096):
         pass
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if args.exit_on_stdin_eof:
-        threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+        threading.Thread(target=watch_stdin, args=(stop,), daemon=True).start()
     print(json.dumps({"event": "listening", "url": endpoint.url}), flush=True)
     try:
         dut.boot()
