@@ -32,16 +32,22 @@ def _print_accuracy(console: Console, document: dict[str, object]) -> None:
 
 def _print_energy(console: Console, document: dict[str, object]) -> None:
     table = Table(title="edgeperf energy results")
-    for column in ("benchmark", "board", "median energy", "verdict"):
+    for column in ("benchmark", "board", "median energy", "power", "monitor", "windows", "verdict"):
         table.add_column(column)
     for run in document["runs"]:  # type: ignore[union-attr]
         energy = run.get("energy")
         board = _board(run["board"])
         if not energy:
-            table.add_row(run["benchmark"], board, "-", f"[red]failed[/red]: {run.get('error')}")
+            table.add_row(run["benchmark"], board, "-", "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
             continue
-        median = energy["median_energy"]
-        table.add_row(run["benchmark"], board, f"{median['value']:.3f} {median['unit']}", _verdict(energy["rules"]))
+        median, monitor = energy["median_energy"], energy.get("monitor", {})
+        power = energy.get("median_power")
+        repeats = sum(w.get("repeated", 0) for w in energy["windows"])
+        table.add_row(run["benchmark"], board, f"{median['value']:.3f} {median['unit']}",
+                      f"{power['value']:.3f} {power['unit']}" if power else "-",
+                      f"{monitor.get('monitor', '?')} {monitor.get('sample_rate_hz', 0):g} Hz" if monitor else "-",
+                      f"{len(energy['windows'])}" + (f" ([yellow]{repeats} re-measured[/yellow])" if repeats else ""),
+                      _verdict(energy["rules"]))
     console.print(table)
 
 
