@@ -116,6 +116,16 @@ def test_lpm01a_at_5_khz_in_current_mode_direct_link(bench, tmp_path):
     assert max(errors_against_truth(board, run)) < TOLERANCE
 
 
+def test_otii_server_with_a_glitch_matches_the_true_energy(bench, tmp_path):
+    """The Otii's TCP JSON server (recording polled for mc samples and GPI1 transitions)."""
+    board = bench("otii", "interface-board", "--fault", "glitch:4")
+    run = run_energy(board, tmp_path / "res", "--warmups", "0")
+    energy = run["energy"]
+    assert energy["monitor"]["monitor"] == "otii" and energy["monitor"]["sample_rate_hz"] == 4000
+    assert [w["index"] for w in energy["windows"] if w["faults"]] == [2]
+    assert max(errors_against_truth(board, run)) < TOLERANCE
+
+
 def test_firmware_that_pulses_high_is_measured_on_its_rising_edges(bench, tmp_path):
     board = bench("ppk2", "arduino", "--pulse-high")
     run = run_energy(board, tmp_path / "res", "--warmups", "0")

@@ -203,8 +203,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="virtual board: core clock of its Cortex-M4 cost model in MHz (default %(default)s)")
     energy = parser.add_argument_group("energy mode")
     energy.add_argument("--monitor", metavar="NAME:URL",
-                        help="power monitor, e.g. lpm01a:/dev/ttyACM1 or ppk2:/dev/ttyACM2 (default: the virtual "
-                             "bench's emulated monitor)")
+                        help="power monitor: lpm01a:/dev/ttyACM1, ppk2:/dev/ttyACM2, joulescope:first or "
+                             "otii:127.0.0.1:1905 (default: the virtual bench's emulated monitor)")
     energy.add_argument("--io-manager", default="arduino", choices=["arduino", "interface-board", "none"],
                         help="what relays the board's UART: the EEMBC Arduino io-manager, the MLCommons interface "
                              "board (both detected by name, so either works on hardware), or none (direct, 9600 "
@@ -214,7 +214,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="monitor samples per second (LPM01A: 1 to 5000, default 1000; PPK2: 100000)")
     energy.add_argument("--timestamp-edge", choices=["falling", "rising"], default="falling",
                         help="edge that starts a timestamp pulse (reference firmware: falling)")
-    energy.add_argument("--sim-monitor", choices=["lpm01a", "ppk2"], default="lpm01a",
+    energy.add_argument("--sim-monitor", choices=["lpm01a", "ppk2", "otii"], default="lpm01a",
                         help="virtual bench: which monitor to emulate (default %(default)s)")
     energy.add_argument("--sim-noise", type=float, default=0.005,
                         help="virtual bench: relative noise of each monitor sample (default %(default)s)")

@@ -1,7 +1,8 @@
 """Power-monitor drivers, registered by name and opened from `NAME:WHERE` specs.
 
 `lpm01a:/dev/ttyACM1` and `ppk2:/dev/ttyACM2` take any board-link URL (a device, a pty,
-socket://...); `joulescope:SERIAL` (or `joulescope:first`) names a Joulescope on USB.
+socket://...); `joulescope:SERIAL` (or `joulescope:first`) names a Joulescope on USB, and
+`otii:HOST:PORT` the Otii application's TCP server.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ def _joulescope(where: str) -> PowerMonitor:
     return Joulescope("" if where == "first" else where)
 
 
+def _otii(where: str) -> PowerMonitor:
+    from .otii import Otii
+    return Otii(where)
+
+
 #: name -> factory taking the WHERE part. The PPK2's USB CDC ignores the baud; the LPM01A's VCP runs at 3686400.
 DRIVERS: dict[str, Callable[[str], PowerMonitor]] = {
     "lpm01a": lambda url: Lpm01a(open_link(url, 3_686_400)),
     "ppk2": lambda url: Ppk2(open_link(url, 115_200)),
     "joulescope": _joulescope,
+    "otii": _otii,
 }
 
 

@@ -30,7 +30,7 @@ from .board import watch_stdin
 from .cost_model import CostModel
 from .eembc_dut import DeviceClock, EembcDut, InferTruth
 from .iomanager import DIALECTS, IoManagerEmulator
-from .monitors import Lpm01aEmulator, Ppk2Emulator
+from .monitors import Lpm01aEmulator, OtiiEmulator, Ppk2Emulator
 from .power import PowerModel, Timeline, WindowTruth
 from .uart import Pacer, SerialEndpoint
 
@@ -42,7 +42,8 @@ def make_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, type=Path, help=".tflite model the board runs")
     p.add_argument("--profile", choices=list(MAX_INPUT), help="model string for `profile` (default: from the model)")
-    p.add_argument("--monitor", choices=["lpm01a", "ppk2"], default="lpm01a")
+    p.add_argument("--monitor", choices=["lpm01a", "ppk2", "otii"], default="lpm01a",
+                   help="emulated monitor: LPM01A or PPK2 on a pty, or an Otii server on a loopback TCP port")
     p.add_argument("--io-manager", choices=[*DIALECTS, "none"], default="arduino")
     p.add_argument("--dut-baud", type=int, default=9600, help="the energy build's UART rate")
     p.add_argument("--clock-mhz", type=float, help="core clock of the cost model (default 120)")
@@ -201,11 +202,19 @@ def main(argv: list[str] | None = None) -> int:
         board.out, board.on_power_off, feed_host = io.from_dut, io.dut_reset, io.feed
     else:
         board.out, feed_host = host_write, board.receive
-    monitor_end = SerialEndpoint("pty", 0, DeviceClock())
-    if args.monitor == "lpm01a":
-        monitor = Lpm01aEmulator(timeline, monitor_end.write, board.power, args.noise, args.seed)
+    monitor_end: SerialEndpoint | None = None
+    monitor: Lpm01aEmulator | Ppk2Emulator | OtiiEmulator
+    if args.monitor == "otii":
+        monitor = OtiiEmulator(timeline, board.power, args.noise, args.seed)
+        monitor_url = monitor.address
     else:
-        monitor = Ppk2Emulator(timeline, monitor_end.write, board.power, args.noise, args.seed, args.ppk2_channel)
+        monitor_end = SerialEndpoint("pty", 0, DeviceClock())
+        monitor_url = monitor_end.url
+        if args.monitor == "lpm01a":
+            monitor = Lpm01aEmulator(timeline, monitor_end.write, board.power, args.noise, args.seed)
+        else:
+            monitor = Ppk2Emulator(timeline, monitor_end.write, board.power, args.noise, args.seed,
+                                   args.ppk2_channel)
     board.cut_line = monitor.faults.cut_at.append
 
     stop = threading.Event()
@@ -213,15 +222,18 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     if args.exit_on_stdin_eof:
         threading.Thread(target=watch_stdin, args=(stop,), daemon=True).start()
-    threading.Thread(target=monitor_end.serve, args=(monitor.feed, lambda: not stop.is_set()), daemon=True).start()
-    print(json.dumps({"event": "listening", "dut": host.url, "monitor": monitor_end.url, "monitor_kind": args.monitor,
+    if monitor_end is not None:
+        threading.Thread(target=monitor_end.serve, args=(monitor.feed, lambda: not stop.is_set()),  # type: ignore[union-attr]
+                         daemon=True).start()
+    print(json.dumps({"event": "listening", "dut": host.url, "monitor": monitor_url, "monitor_kind": args.monitor,
                       "io_manager": args.io_manager, "profile": profile}), flush=True)
     try:
         host.serve(feed_host, lambda: not stop.is_set())
     finally:
         monitor.close()
         host.close()
-        monitor_end.close()
+        if monitor_end is not None:
+            monitor_end.close()
     return 0
 
 

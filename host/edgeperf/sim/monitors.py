@@ -1,4 +1,4 @@
-"""Emulated power monitors for the virtual bench: an LPM01A and a PPK2, each speaking its real protocol.
+"""Emulated power monitors for the virtual bench: an LPM01A, a PPK2 and an Otii server, each speaking its protocol.
 
 Both sample the bench's `Timeline` at their real rates and stream in real time on their
 own pty: the LPM01A its ASCII shell with `ascii_dec` or `bin_hexa` samples, TimeStamp
@@ -401,3 +401,140 @@ class Ppk2Emulator(_Streamer):
         if self.faults.take_cut(bounds[0], bounds[-1]):
             words = np.concatenate((words[: count // 2], words[count // 2 + 37:]))  # a lost USB chunk
         self.write(words.astype("<u4").tobytes())
+
+
+class OtiiEmulator:
+    """An Otii server on loopback with one simulated Arc: the JSON-over-TCP commands a recording needs.
+
+    Main current (`mc`) is sampled from the timeline at the Arc's 4 kS/s when the host asks for
+    it, and GPI1 (`i1`) reports the timestamp line's transitions; both are timed from the
+    recording's start, as the Otii application does.
+    """
+
+    RATE = 4000.0
+
+    def __init__(self, timeline: Timeline, power: PowerSwitch, noise: float = 0.0, seed: int = 3) -> None:
+        import socket
+
+        self.timeline = timeline
+        self.power = power
+        self.noise = noise
+        self.rng = np.random.default_rng(seed)
+        self.faults = MonitorFaults()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.server.getsockname()[1]}"
+        self._t0: float | None = None
+        self._t_end: float | None = None
+        self._recording = 0
+        self._values = np.zeros(0)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client) -> None:  # type: ignore[no-untyped-def]
+        import json
+
+        buffer = b""
+        client.sendall(b'{"type": "information", "info": "edgeperf virtual bench Otii server"}\r\n')
+        with client:
+            while True:
+                try:
+                    data = client.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buffer += data
+                while b"\r\n" in buffer:
+                    line, buffer = buffer.split(b"\r\n", 1)
+                    request = json.loads(line)
+                    try:
+                        reply = {"type": "response", "cmd": request["cmd"],
+                                 "data": self._handle(request["cmd"], request.get("data") or {})}
+                    except KeyError as exc:
+                        reply = {"type": "error", "cmd": request.get("cmd"), "errorcode": "Invalid argument",
+                                 "data": {"message": str(exc)}}
+                    reply["trans_id"] = request.get("trans_id", "")
+                    client.sendall((json.dumps(reply) + "\r\n").encode())
+
+    def _horizon(self) -> float:
+        end = self.timeline.now() - LAG_S
+        return min(end, self._t_end) if self._t_end is not None else end
+
+    def _handle(self, cmd: str, data: dict) -> dict:
+        if cmd == "otii_is_logged_in":
+            return {"logged_in": True}
+        if cmd == "otii_get_licenses":
+            return {"licenses": [{"id": 1, "type": "Automation", "available": True, "reserved_to": "",
+                                  "hostname": "", "addons": []}]}
+        if cmd in ("otii_reserve_license", "otii_return_license", "otii_logout"):
+            return {}
+        if cmd == "otii_get_devices":
+            return {"devices": [{"device_id": "arc-1", "name": "Arc", "type": "Arc"}]}
+        if cmd == "arc_set_main_voltage":
+            self.timeline.voltage = float(data["value"])
+            return {}
+        if cmd == "arc_enable_channel":
+            return {}
+        if cmd == "arc_get_channel_samplerate":
+            return {"value": int(self.RATE)}
+        if cmd == "arc_set_main":
+            self.power(bool(data["enable"]))
+            return {}
+        if cmd in ("otii_get_active_project", "otii_create_project"):
+            return {"project_id": 1}
+        if cmd == "project_start_recording":
+            self._recording += 1
+            self._t0, self._t_end, self._values = self.timeline.now(), None, np.zeros(0)
+            return {}
+        if cmd == "project_stop_recording":
+            self._t_end = self.timeline.now()
+            return {}
+        if cmd == "project_get_last_recording":
+            return {"recording_id": self._recording if self._t0 is not None else -1,
+                    "name": f"Recording {self._recording}"}
+        if cmd == "recording_get_channel_data_count":
+            return {"count": self._count(data["channel"])}
+        if cmd == "recording_get_channel_data":
+            return self._channel_data(data["channel"], int(data["index"]), int(data["count"]))
+        raise KeyError(f"unknown command {cmd}")
+
+    def _transitions(self) -> list[dict]:
+        assert self._t0 is not None
+        entries = [{"timestamp": 0.0, "value": bool(self.timeline.levels(np.array([self._t0]))[0])}]
+        for t, level in self.timeline.edges_between(self._t0, self._horizon()):
+            entries.append({"timestamp": t - self._t0, "value": bool(level)})
+        return entries
+
+    def _count(self, channel: str) -> int:
+        if self._t0 is None:
+            return 0
+        if channel == "i1":
+            return len(self._transitions())
+        return max(0, math.floor((self._horizon() - self._t0) * self.RATE))
+
+    def _channel_data(self, channel: str, index: int, count: int) -> dict:
+        if channel == "i1":
+            return {"values": self._transitions()[index: index + count]}
+        assert self._t0 is not None
+        end = min(index + count, self._count("mc"))
+        if end > len(self._values):
+            first = len(self._values)
+            bounds = self._t0 + np.arange(first, end + 1) / self.RATE
+            amps = self.timeline.charge(bounds) * self.RATE
+            if self.noise:
+                amps = amps * (1.0 + self.rng.normal(0.0, self.noise, len(amps)))
+            if self.faults.take_cut(bounds[0], bounds[-1]):
+                amps[len(amps) // 2] = np.nan  # a value garbled on the way
+            self._values = np.concatenate((self._values, amps))
+        values = self._values[index:end]
+        return {"timestamp": index / self.RATE, "values": [None if not np.isfinite(v) else float(v) for v in values]}
