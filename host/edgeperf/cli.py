@@ -255,6 +255,8 @@ def make_parser() -> argparse.ArgumentParser:
                        help="tcp:HOST:PORT (default %(default)s; port 0 picks one) or serial:/dev/ttyGS0")
     agent.add_argument("--allow-remote", action="store_true", help="allow a non-loopback listen address")
     agent.set_defaults(func=cmd_agent)
+    from .boards.commands import register as register_board_commands
+    register_board_commands(sub)
     return parser
 
 
