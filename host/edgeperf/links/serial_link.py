@@ -8,6 +8,7 @@ import serial
 
 from ..errors import LinkError
 from .base import Link
+from .remote import pyserial_url
 
 
 class SerialLink(Link):
@@ -21,7 +22,7 @@ class SerialLink(Link):
         self.url = url
         try:
             self._port = serial.serial_for_url(
-                url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
+                pyserial_url(url), baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
                 timeout=0, rtscts=False, xonxoff=False, do_not_open=False,
             )
         except (serial.SerialException, ValueError, OSError) as exc:
