@@ -20,6 +20,7 @@ from .rules.performance import PerformanceSettings
 from .rules.scenarios import EdgeProfile
 from .rules.progress import Progress
 from .results.terminal import print_summary
+from .farm.options import add_farm_options, farm_requested, farm_targets, runner
 from .run import Target, iter_failures, run_all
 
 #: Wall seconds the virtual board spends per modelled device second by default: 10x faster than the modelled MCU,
@@ -67,6 +68,8 @@ def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: 
 
 
 def build_targets(args: argparse.Namespace) -> list[Target]:
+    if farm_requested(args):
+        return farm_targets(args)
     names = args.benchmark or list(BENCHMARKS)
     targets = []
     for name in names:
@@ -119,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
                  console=console,
                  transient=False) as bar:
-        document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
+        document = runner(args)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
                            golden=tuple(args.golden.split(",")) if args.golden else (), scenario=args.scenario,
                            profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
                                            query_timeout_s=args.query_timeout))
@@ -159,6 +162,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "1.0 with --scenario, where the host clock is measured)")
     parser.add_argument("--sim-clock-mhz", type=float, default=120.0,
                         help="virtual board: core clock of its Cortex-M4 cost model in MHz (default %(default)s)")
+    add_farm_options(parser)
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
