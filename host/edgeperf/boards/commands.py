@@ -30,3 +30,45 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     boards = sub.add_parser("boards", help="list the board descriptions in boards/<name>/board.toml")
     boards.add_argument("--registry", help="folder of board descriptions (default: boards/ or $EDGEPERF_BOARDS)")
     boards.set_defaults(func=cmd_boards)
+    register_flash(sub)
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    from .flash import FlashRequest, flash, flash_command
+    from .registry import get_board
+
+    request = FlashRequest(get_board(args.board), Path(args.firmware), port=args.port, probe=args.probe,
+                           drive=Path(args.drive) if args.drive else None,
+                           build_dir=Path(args.build_dir) if args.build_dir else None)
+    console = Console()
+    argv = flash_command(request)
+    console.print(f"{request.board.flasher.tool}: {' '.join(argv)}", highlight=False, soft_wrap=True)
+    if args.dry_run:
+        return 0
+    console.print(flash(request), highlight=False)
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from .registry import get_board
+    from .reset import reset_board
+
+    Console().print(reset_board(get_board(args.board), args.port, args.probe), highlight=False)
+    return 0
+
+
+def register_flash(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    flash = sub.add_parser("flash", help="flash firmware (.elf/.hex/.bin/.uf2) with the board's flasher")
+    flash.add_argument("firmware")
+    flash.add_argument("--board", required=True, help="board name (edgeperf boards)")
+    flash.add_argument("--port", help="serial port URL, for flashers that use it (esptool, arduino-cli)")
+    flash.add_argument("--probe", help="debug probe serial number / unique id (pyOCD, OpenOCD, west, STM32CubeProgrammer)")
+    flash.add_argument("--drive", help="mount point of the board's USB drive (mass-storage flashing)")
+    flash.add_argument("--build-dir", help="west: the Zephyr build folder")
+    flash.add_argument("--dry-run", action="store_true", help="print the flasher command and stop")
+    flash.set_defaults(func=cmd_flash)
+    reset = sub.add_parser("reset", help="reset a board: through its debug probe, or DTR/RTS on its serial port")
+    reset.add_argument("--board", required=True)
+    reset.add_argument("--port", help="serial port URL")
+    reset.add_argument("--probe", help="debug probe unique id (pyOCD)")
+    reset.set_defaults(func=cmd_reset)
