@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     boards.add_argument("--registry", help="folder of board descriptions (default: boards/ or $EDGEPERF_BOARDS)")
     boards.set_defaults(func=cmd_boards)
     register_flash(sub)
+    register_detect(sub)
 
 
 def cmd_flash(args: argparse.Namespace) -> int:
@@ -72,3 +73,42 @@ def register_flash(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     reset.add_argument("--port", help="serial port URL")
     reset.add_argument("--probe", help="debug probe unique id (pyOCD)")
     reset.set_defaults(func=cmd_reset)
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from .detect import BUILTIN, board_specs, detect, import_devices_yaml, list_serial_ports, list_usb_devices, suggestion
+
+    specs = board_specs(load_registry(Path(args.registry) if args.registry else None).values())
+    for path in args.devices_yaml or []:
+        specs = import_devices_yaml(Path(path)) + specs  # imported entries first: they win ties
+    specs += list(BUILTIN)
+    console = Console(width=200)
+    found = detect(list_serial_ports(), specs, confirm=not args.no_confirm, timeout=args.timeout)
+    usb_devices, note = list_usb_devices()
+    serial_ids = {(f.vid, f.pid) for f in found}
+    usb_found = [d for d in usb_devices if (d.vid, d.pid) not in serial_ids and any(s.matches(d.vid, d.pid) for s in specs)]
+    table = Table(title="connected devices")
+    for column in ("port", "USB", "serial no.", "role", "device", "how"):
+        table.add_column(column)
+    for item in found:
+        table.add_row(item.device, item.usb_id, item.serial_number or "-", item.role, item.name, item.detail)
+    for dev in usb_found:
+        spec = next(s for s in specs if s.matches(dev.vid, dev.pid))
+        table.add_row(dev.device, f"{dev.vid:04X}:{dev.pid:04X}", "-", spec.role, spec.name, "pyusb, by VID:PID")
+    console.print(table)
+    if note:
+        console.print(f"[yellow]{note}[/yellow]")
+    lines = suggestion(found)
+    console.print("would use:" if lines else "no MLPerf Tiny DUT confirmed; plug a board in or check its firmware")
+    for line in lines:
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def register_detect(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    detect = sub.add_parser("detect", help="find connected DUTs, IO managers and power monitors (VID:PID, `name`)")
+    detect.add_argument("--devices-yaml", action="append", help="the MLCommons runner's devices.yaml to import")
+    detect.add_argument("--registry", help="folder of board descriptions (default: boards/)")
+    detect.add_argument("--no-confirm", action="store_true", help="do not send `name` to candidate DUTs")
+    detect.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a DUT's answer")
+    detect.set_defaults(func=cmd_detect)
