@@ -73,4 +73,7 @@ class SerialLink(Link):
 
 def open_link(url: str, baudrate: int = 115200) -> Link:
     """Open the link a board URL names. Every transport goes through this one function."""
+    if url.startswith("usb://"):
+        from .usb_link import UsbBulkLink
+        return UsbBulkLink(url, baudrate)
     return SerialLink(url, baudrate)
