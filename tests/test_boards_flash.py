@@ -132,3 +132,29 @@ def test_flash_cli_dry_run_and_error(firmware):
     proc = subprocess.run([sys.executable, "-m", "edgeperf.cli", "flash", "--board", "qemu-mps3-an547",
                            str(firmware[".elf"])], env=env, text=True, capture_output=True, timeout=60)
     assert proc.returncode == 2 and "not flashed" in proc.stderr
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="300")
+    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], env=env, text=True, capture_output=True,
+                          timeout=120)
+
+
+def test_a_silent_board_is_reset_before_the_run(tmp_path):
+    # A real pty with no firmware behind it: edgeperf tries RTS (ESP32 DevKit), which a pty cannot do.
+    master, slave = os.openpty()
+    try:
+        proc = _run_cli("run", "-b", "kws01", "--quick", "--board", "esp32-s3-devkitc", "--port", os.ttyname(slave),
+                        "--results", str(tmp_path / "res"))
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 1
+    import json
+    error = json.loads((tmp_path / "res" / "results.json").read_text())["runs"][0]["error"]
+    assert "did not answer `name`" in error and "cannot reset through RTS" in error
+    # With the probe-reset board the real pyOCD is asked, and finds no probe on this machine.
+    proc = _run_cli("run", "-b", "kws01", "--quick", "--board", "nucleo-l4r5zi", "--port", "loop://",
+                    "--results", str(tmp_path / "res2"))
+    error = json.loads((tmp_path / "res2" / "results.json").read_text())["runs"][0]["error"]
+    assert "no debug probe found by pyOCD to reset nucleo-l4r5zi" in error

@@ -14,6 +14,7 @@ from ..boards.registry import BoardDescription, get_board
 from ..bundled import bundled_samples
 from ..errors import ConfigError
 from ..run import Target, run_all
+from .revive import reviving
 
 
 def add_farm_options(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +29,8 @@ def add_farm_options(parser: argparse.ArgumentParser) -> None:
                             "RFC 2217, released afterwards")
     group.add_argument("--labgrid-coordinator", metavar="HOST:PORT",
                        help="labgrid coordinator (default: $LG_COORDINATOR or labgrid's default)")
+    group.add_argument("--no-reset", action="store_true",
+                       help="with --board: do not reset a board that does not answer `name` before the run")
     group.add_argument("--parallel", action="store_true",
                        help="run all targets at once, one process per board, into one results folder")
 
@@ -74,8 +77,11 @@ def farm_targets(args: argparse.Namespace) -> list[Target]:
     for spec in specs:
         name, url = _split(spec, args, "--target")
         title = f"{board.title} at {url}" if board else url
-        targets.append(Target(get_benchmark(name), url, _baud(args, board, name), model, dataset, description=title,
-                              details=_details(board, "hardware")))
+        baud = _baud(args, board, name)
+        # A real board that went silent is reset once (probe, RTS or DTR) before the run gives up on it.
+        provision = reviving(url, board, baud) if board is not None and board.kind == "mcu" and not args.no_reset else None
+        targets.append(Target(get_benchmark(name), url, baud, model, dataset, description=title,
+                              provision=provision, details=_details(board, "hardware")))
     for spec in args.labgrid_place or []:
         from .labgrid import LabgridPlace
 
