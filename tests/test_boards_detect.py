@@ -108,3 +108,23 @@ def test_without_confirmation_a_dut_is_only_a_candidate():
     (item,) = detect([_port("/dev/ttyUSB3", 0x10C4, 0xEA60)], specs, confirm=False)
     assert (item.role, item.name, item.confirmed) == ("dut?", "esp32-s3-devkitc", False)
     assert suggestion([item]) == []
+
+
+def test_detect_command_runs_on_this_machine(tmp_path):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="250")
+    good = tmp_path / "devices.yaml"
+    good.write_text(DEVICES_YAML)
+    proc = subprocess.run([sys.executable, "-m", "edgeperf.cli", "detect", "--devices-yaml", str(good), "--timeout",
+                           "0.5"], env=env, text=True, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "connected devices" in proc.stdout
+    assert "would use:" in proc.stdout or "no MLPerf Tiny DUT confirmed" in proc.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- name: lpm01a\n  type: power\n  usb:\n    0x0483: STLINK\n")
+    proc = subprocess.run([sys.executable, "-m", "edgeperf.cli", "detect", "--devices-yaml", str(bad)], env=env,
+                          text=True, capture_output=True, timeout=120)
+    assert proc.returncode == 2
+    assert "bad.yaml" in proc.stderr and "[0].usb.0x0483" in proc.stderr

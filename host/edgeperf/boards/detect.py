@@ -109,8 +109,9 @@ def import_devices_yaml(path: Path) -> list[DeviceSpec]:
             raise ConfigError(f"{path}: field '{where}.usb': expected a mapping VID: PID or VID: [PID, ...]")
         ids = []
         for vid, pids in usb.items():
+            vid_id = _hex_id(vid, path, f"{where}.usb")
             for pid in pids if isinstance(pids, list) else [pids]:
-                ids.append((_hex_id(vid, path, f"{where}.usb"), _hex_id(pid, path, f"{where}.usb.{vid}")))
+                ids.append((vid_id, _hex_id(pid, path, f"{where}.usb.0x{vid_id:04X}")))
         baud_value = entry.pop("baud", None)
         if isinstance(baud_value, dict):
             baud = {str(k): int(v) for k, v in baud_value.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from ..boards.detect import confirm_dut
 from ..boards.registry import BoardDescription
@@ -13,7 +13,7 @@ from ..errors import DeviceError, EdgeperfError
 
 
 def reviving(url: str, board: BoardDescription, baud: int, probe: str | None = None,
-             boot_seconds: float = 1.5) -> Callable[[], "contextmanager[str]"]:  # type: ignore[type-arg]
+             boot_seconds: float = 1.5) -> Callable[[], AbstractContextManager[str]]:
     """A Target.provision that checks the board answers `name` and resets it once if it does not."""
 
     @contextmanager
@@ -27,4 +27,4 @@ def reviving(url: str, board: BoardDescription, baud: int, probe: str | None = N
             time.sleep(boot_seconds)  # the reference firmware prints its banner after boot
         yield url
 
-    return provision  # type: ignore[return-value]
+    return provision
