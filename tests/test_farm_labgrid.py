@@ -146,3 +146,33 @@ def test_a_place_held_by_someone_else_is_refused(lab, tmp_path):
     assert "LabgridError" in run["error"] and "acquire" in run["error"]
     assert _holder(lab) == "bench7/alice", "edgeperf must not release a lock it does not hold"
     assert "performance" not in run
+
+
+def test_reservation_waits_for_a_busy_place(lab, tmp_path):
+    alice = dict(lab["env"], LG_USERNAME="alice", LG_HOSTNAME="bench7")  # type: ignore[arg-type]
+    client = lab["client"]
+    subprocess.run(client + ["-p", "edge1", "acquire"], check=True, capture_output=True, env=alice, timeout=60)  # type: ignore[operator]
+    results = tmp_path / "res"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="200", EDGEPERF_LABGRID_CLIENT=str(client[0]))  # type: ignore[index]
+    proc = subprocess.Popen([sys.executable, "-m", "edgeperf.cli", "run", "-b", "kws01", "--quick",
+                             "--labgrid-place", "edge1", "--labgrid-reserve", "--labgrid-coordinator",
+                             str(lab["address"]), "--model", str(REPO / "models" / "kws01.tflite"),
+                             "--results", str(results)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(4.0)
+        assert proc.poll() is None, "edgeperf must wait in the reservation queue, not fail: " + proc.communicate()[1]
+        assert _holder(lab) == "bench7/alice"
+        subprocess.run(client + ["-p", "edge1", "release"], check=True, capture_output=True, env=alice, timeout=60)  # type: ignore[operator]
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out + err
+    run = json.loads((results / "results.json").read_text())["runs"][0]
+    assert run["board"]["model"] == "kws01" and len(run["performance"]["windows"]) == 5
+    assert _holder(lab) is None
+    reservations = subprocess.run(client + ["reservations"], capture_output=True, text=True, env=lab["env"],  # type: ignore[operator]
+                                  timeout=60, check=True).stdout
+    assert "Reservation" not in reservations, "edgeperf must cancel its reservation"

@@ -88,17 +88,20 @@ class LabgridPlace:
     place: str
     coordinator: str | None = None
     timeout: float = 60.0
+    reserve: bool = False  # queue behind other users with a labgrid reservation before acquiring
+    reserve_timeout: float = 3600.0
 
-    def _run(self, *args: str) -> str:
+    def _run(self, *args: str, timeout: float | None = None) -> str:
         argv = [client_command()]
         if self.coordinator:
             argv += ["-x", self.coordinator]
         argv += ["-p", self.place, *args]
+        timeout = timeout or self.timeout
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout)
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise LabgridError(f"labgrid-client {' '.join(args)} on place {self.place!r} did not finish in "
-                               f"{self.timeout:g} s: is the coordinator ({self.coordinator or 'LG_COORDINATOR'}) up?")
+                               f"{timeout:g} s: is the coordinator ({self.coordinator or 'LG_COORDINATOR'}) up?")
         if proc.returncode != 0:
             message = (proc.stderr or proc.stdout).strip().splitlines()
             raise LabgridError(f"labgrid-client {' '.join(args)} failed for place {self.place!r}: "
@@ -115,9 +118,31 @@ class LabgridPlace:
                                "to the place (labgrid-client -p PLACE add-match EXPORTER/GROUP/NetworkSerialPort)")
         return resources[0]
 
+    def wait_for_reservation(self) -> str:
+        """Reserve the place by name and wait until labgrid allocates it to us; returns the token."""
+        out = self._run("reserve", "--wait", "--shell", f"name={self.place}", timeout=self.reserve_timeout)
+        match = re.search(r"LG_TOKEN=(\S+)", out)
+        if match is None:
+            raise LabgridError(f"labgrid-client reserve printed no token for place {self.place!r}: {out.strip()!r}")
+        return match.group(1)
+
     @contextmanager
     def provision(self) -> Iterator[str]:
-        """Acquire (lock) the place for the run, yield its serial URL, release it unless it was ours before."""
+        """Acquire (lock) the place for the run, yield its serial URL, release it unless it was ours before.
+
+        With `reserve`, first wait in labgrid's reservation queue, so a busy place is taken when it frees
+        up instead of failing; the reservation is cancelled afterwards.
+        """
+        token = self.wait_for_reservation() if self.reserve else None
+        try:
+            with self._acquired() as url:
+                yield url
+        finally:
+            if token is not None:
+                self._run("cancel-reservation", token)
+
+    @contextmanager
+    def _acquired(self) -> Iterator[str]:
         holder, _ = self.show()
         ours_already = False
         if holder is not None:

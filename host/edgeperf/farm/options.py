@@ -27,6 +27,8 @@ def add_farm_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--labgrid-place", action="append", metavar="[BENCH@]PLACE",
                        help="a labgrid place (repeatable): acquired for the run, its NetworkSerialPort used over "
                             "RFC 2217, released afterwards")
+    group.add_argument("--labgrid-reserve", action="store_true",
+                       help="wait in labgrid's reservation queue for a busy place instead of failing")
     group.add_argument("--labgrid-coordinator", metavar="HOST:PORT",
                        help="labgrid coordinator (default: $LG_COORDINATOR or labgrid's default)")
     group.add_argument("--no-reset", action="store_true",
@@ -86,7 +88,7 @@ def farm_targets(args: argparse.Namespace) -> list[Target]:
         from .labgrid import LabgridPlace
 
         name, place = _split(spec, args, "--labgrid-place")
-        lg = LabgridPlace(place, coordinator=args.labgrid_coordinator)
+        lg = LabgridPlace(place, coordinator=args.labgrid_coordinator, reserve=args.labgrid_reserve)
         targets.append(Target(get_benchmark(name), None, _baud(args, board, name), model, dataset,
                               description=f"labgrid place {place}" + (f" ({board.title})" if board else ""),
                               provision=lg.provision, details={**_details(board, "labgrid"), "labgrid_place": place}))
