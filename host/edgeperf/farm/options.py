@@ -7,6 +7,7 @@ pick the runner.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from ..benchmarks import BENCHMARKS, get_benchmark
@@ -97,7 +98,7 @@ def farm_targets(args: argparse.Namespace) -> list[Target]:
     return targets
 
 
-def runner(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def runner(args: argparse.Namespace) -> Callable[..., dict[str, object]]:
     """`run_all` in turn, or one process per board with --parallel."""
     if getattr(args, "parallel", False):
         from .parallel import run_parallel

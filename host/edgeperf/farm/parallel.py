@@ -18,6 +18,7 @@ from dataclasses import asdict
 from multiprocessing.connection import Connection, wait
 
 from .. import __version__
+from ..errors import ConfigError
 from ..results import ResultsFolder
 from ..results.schema import SCHEMA, UNITS
 from ..results.summary import run_summary
@@ -55,6 +56,11 @@ def run_parallel(targets: list[Target], mode: str, settings: PerformanceSettings
                  progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
                  scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
     """Like `run.run_all`, but every target runs at the same time in its own process."""
+    urls = [t.url for t in targets if t.url]
+    shared = sorted({u for u in urls if urls.count(u) > 1})
+    if shared:
+        raise ConfigError(f"--parallel: several targets use {shared[0]}; a board runs one benchmark at a time, "
+                          "so give each target its own board (--target BENCH@URL) or drop --parallel")
     document: dict[str, object] = {
         "schema": SCHEMA,
         "edgeperf_version": __version__,
