@@ -61,3 +61,31 @@ def test_missing_ser2net_says_how_to_install(monkeypatch):
     monkeypatch.setattr(mod.shutil, "which", lambda *a, **k: None)
     with pytest.raises(ConfigError, match="apt-get install ser2net"):
         Ser2netExport("/dev/null").start()
+
+
+def test_rfc2217_round_trips_are_not_slowed_by_renegotiation(start_board):
+    # pyserial renegotiates the line settings whenever a read timeout is assigned on an rfc2217 port;
+    # doing that per read made every command take ~300 ms through ser2net instead of a few ms.
+    import statistics
+    import time
+
+    from edgeperf.links import open_link
+
+    board = start_board("kws01", baud=115200, time_scale=0.0)
+    with Ser2netExport(board.url, baud=115200) as export:
+        link = open_link(export.url, 115200)
+        try:
+            link.read(4096, 0.3)
+            times = []
+            for _ in range(7):
+                started = time.monotonic()
+                link.write(b"name%")
+                reply = b""
+                while b"m-ready" not in reply:
+                    chunk = link.read(4096, 2.0)
+                    assert chunk, f"no reply through ser2net, got {reply!r}"
+                    reply += chunk
+                times.append(time.monotonic() - started)
+        finally:
+            link.close()
+    assert statistics.median(times) < 0.1, times

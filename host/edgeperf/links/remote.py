@@ -14,3 +14,13 @@ def pyserial_url(url: str) -> str:
     if not url.startswith("rfc2217://") or "ign_set_control" in url:
         return url
     return url + ("&" if "?" in url else "?") + "ign_set_control"
+
+
+def fixed_read_timeout(url: str) -> float | None:
+    """The read timeout to set once at open for ports where changing it costs a network round trip.
+
+    pyserial's rfc2217 client renegotiates baud, data bits, parity and stop bits with the server every
+    time `timeout` is assigned and polls for the acknowledgements in 50 ms sleeps, which made every
+    command round trip through ser2net take about 300 ms. Such ports keep one short timeout instead.
+    """
+    return 0.01 if url.startswith("rfc2217://") else None
