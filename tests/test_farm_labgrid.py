@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,15 +78,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-@pytest.fixture
-def lab(labgrid_bin: Path, start_board, tmp_path: Path) -> Iterator[dict[str, object]]:
-    """Coordinator + exporter on loopback, one virtual board exported as place `edge1`."""
-    board = start_board("kws01", baud=115200, time_scale=0.1)
+@contextmanager
+def _running_lab(labgrid_bin: Path, boards: list, tmp_path: Path) -> Iterator[dict[str, object]]:
+    """Coordinator + exporter on loopback; board i is exported as group board<i> and place edge<i>."""
     env = dict(os.environ, PATH=f"{labgrid_bin}:{os.environ.get('PATH', '')}:/usr/sbin:/usr/local/sbin")
     address = f"127.0.0.1:{free_tcp_port()}"
     coordinator = _spawn([str(labgrid_bin / "labgrid-coordinator"), "-l", address], tmp_path / "coordinator.log", env)
     exporter_yaml = tmp_path / "exporter.yaml"
-    exporter_yaml.write_text(f"board1:\n  RawSerialPort:\n    port: {board.url}\n    speed: 115200\n")
+    exporter_yaml.write_text("".join(f"board{i}:\n  RawSerialPort:\n    port: {b.url}\n    speed: 115200\n"
+                                     for i, b in enumerate(boards, start=1)))
     exporter = None
     client = [str(labgrid_bin / "labgrid-client"), "-x", address]
     try:
@@ -95,19 +96,28 @@ def lab(labgrid_bin: Path, start_board, tmp_path: Path) -> Iterator[dict[str, ob
         deadline = time.monotonic() + 60
         while True:
             out = subprocess.run(client + ["resources"], capture_output=True, text=True, env=env, timeout=60)
-            if "exp1/board1/NetworkSerialPort" in out.stdout:
+            if all(f"exp1/board{i}/NetworkSerialPort" in out.stdout for i in range(1, len(boards) + 1)):
                 break
             if time.monotonic() > deadline:
-                pytest.fail("exporter never published the board:\n" + (tmp_path / "exporter.log").read_text()
+                pytest.fail("exporter never published the boards:\n" + (tmp_path / "exporter.log").read_text()
                             + (tmp_path / "coordinator.log").read_text())
             time.sleep(0.5)
-        for args in (["create"], ["add-match", "exp1/board1/*"]):
-            subprocess.run(client + ["-p", "edge1", *args], check=True, capture_output=True, env=env, timeout=60)
-        yield {"address": address, "client": client, "env": env, "board": board}
+        for i in range(1, len(boards) + 1):
+            for args in (["create"], ["add-match", f"exp1/board{i}/*"]):
+                subprocess.run(client + ["-p", f"edge{i}", *args], check=True, capture_output=True, env=env,
+                               timeout=60)
+        yield {"address": address, "client": client, "env": env, "boards": boards}
     finally:
         if exporter is not None:
             _stop(exporter)
         _stop(coordinator)
+
+
+@pytest.fixture
+def lab(labgrid_bin: Path, start_board, tmp_path: Path) -> Iterator[dict[str, object]]:
+    """One virtual board exported as place `edge1`."""
+    with _running_lab(labgrid_bin, [start_board("kws01", baud=115200, time_scale=0.1)], tmp_path) as running:
+        yield running
 
 
 def _edgeperf(lab: dict[str, object], results: Path, extra_env: dict[str, str] | None = None):
@@ -119,8 +129,8 @@ def _edgeperf(lab: dict[str, object], results: Path, extra_env: dict[str, str] |
                            "--results", str(results)], env=env, text=True, capture_output=True, timeout=600)
 
 
-def _holder(lab: dict[str, object]) -> str | None:
-    out = subprocess.run(lab["client"] + ["-p", "edge1", "show"], capture_output=True, text=True,  # type: ignore[operator]
+def _holder(lab: dict[str, object], place: str = "edge1") -> str | None:
+    out = subprocess.run(lab["client"] + ["-p", place, "show"], capture_output=True, text=True,  # type: ignore[operator]
                          env=lab["env"], timeout=60, check=True)
     return parse_show(out.stdout)[0]
 
@@ -176,3 +186,24 @@ def test_reservation_waits_for_a_busy_place(lab, tmp_path):
     reservations = subprocess.run(client + ["reservations"], capture_output=True, text=True, env=lab["env"],  # type: ignore[operator]
                                   timeout=60, check=True).stdout
     assert "Reservation" not in reservations, "edgeperf must cancel its reservation"
+
+
+def test_two_labgrid_places_in_parallel(labgrid_bin, start_board, tmp_path):
+    boards = [start_board("kws01", baud=115200, time_scale=0.5) for _ in range(2)]
+    with _running_lab(labgrid_bin, boards, tmp_path) as lab:
+        results = tmp_path / "res"
+        env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="200",
+                   EDGEPERF_LABGRID_CLIENT=str(lab["client"][0]))  # type: ignore[index]
+        proc = subprocess.run([sys.executable, "-m", "edgeperf.cli", "run", "--parallel", "--quick",
+                               "--labgrid-place", "kws01@edge1", "--labgrid-place", "kws01@edge2",
+                               "--labgrid-coordinator", str(lab["address"]), "--model",
+                               str(REPO / "models" / "kws01.tflite"), "--results", str(results)],
+                              env=env, text=True, capture_output=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        document = json.loads((results / "results.json").read_text())
+        runs = document["runs"]
+        assert [r["board"]["labgrid_place"] for r in runs] == ["edge1", "edge2"]
+        assert len({r["board"]["url"] for r in runs}) == 2  # two ser2net ports, one per exported board
+        assert all(len(r["performance"]["windows"]) == 5 for r in runs)
+        assert document["parallel"]["wall_seconds"] < 0.75 * sum(r["wall_seconds"] for r in runs)
+        assert _holder(lab, "edge1") is None and _holder(lab, "edge2") is None
