@@ -20,6 +20,7 @@ from .rules.performance import PerformanceSettings
 from .rules.scenarios import EdgeProfile
 from .rules.progress import Progress
 from .results.terminal import print_summary
+from .farm.options import add_farm_options, farm_requested, farm_targets, runner
 from .rules.energy import EnergySettings
 from .run import EnergyWiring, Target, iter_failures, run_all
 
@@ -107,7 +108,11 @@ def _energy_targets(args: argparse.Namespace) -> list[Target]:
 
 def build_targets(args: argparse.Namespace) -> list[Target]:
     if args.mode == "energy":
+        if farm_requested(args):
+            raise ConfigError("energy mode runs on one bench at a time: drop --target, --labgrid-place and --board")
         return _energy_targets(args)
+    if farm_requested(args):
+        return farm_targets(args)
     names = args.benchmark or list(BENCHMARKS)
     targets = []
     for name in names:
@@ -161,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
                  console=console,
                  transient=False) as bar:
-        document = run_all(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
+        document = runner(args)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
                            golden=tuple(args.golden.split(",")) if args.golden else (), scenario=args.scenario,
                            profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
                                            query_timeout_s=args.query_timeout))
@@ -218,6 +223,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="virtual bench: which monitor to emulate (default %(default)s)")
     energy.add_argument("--sim-noise", type=float, default=0.005,
                         help="virtual bench: relative noise of each monitor sample (default %(default)s)")
+    add_farm_options(parser)
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
@@ -314,6 +320,8 @@ def make_parser() -> argparse.ArgumentParser:
                        help="tcp:HOST:PORT (default %(default)s; port 0 picks one) or serial:/dev/ttyGS0")
     agent.add_argument("--allow-remote", action="store_true", help="allow a non-loopback listen address")
     agent.set_defaults(func=cmd_agent)
+    from .boards.commands import register as register_board_commands
+    register_board_commands(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ import serial
 
 from ..errors import LinkError
 from .base import Link
+from .remote import fixed_read_timeout, pyserial_url
 
 
 class SerialLink(Link):
@@ -19,10 +20,11 @@ class SerialLink(Link):
 
     def __init__(self, url: str, baudrate: int = 115200) -> None:
         self.url = url
+        self._fixed_timeout = fixed_read_timeout(url)
         try:
             self._port = serial.serial_for_url(
-                url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
-                timeout=0, rtscts=False, xonxoff=False, do_not_open=False,
+                pyserial_url(url), baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
+                timeout=self._fixed_timeout or 0, rtscts=False, xonxoff=False, do_not_open=False,
             )
         except (serial.SerialException, ValueError, OSError) as exc:
             raise LinkError(f"cannot open board link {url!r}: {exc}. Check the port URL "
@@ -52,9 +54,11 @@ class SerialLink(Link):
                 if remaining <= 0:
                     return b""
                 # Block for the first byte, then hand back whatever else has arrived.
-                self._port.timeout = min(remaining, 0.05)
+                if self._fixed_timeout is None:
+                    self._port.timeout = min(remaining, 0.05)
                 first = self._port.read(1)
-                self._port.timeout = 0
+                if self._fixed_timeout is None:
+                    self._port.timeout = 0
                 if first:
                     more = self._port.in_waiting
                     return first + (self._port.read(min(more, max_bytes - 1)) if more and max_bytes > 1 else b"")
@@ -72,4 +76,7 @@ class SerialLink(Link):
 
 def open_link(url: str, baudrate: int = 115200) -> Link:
     """Open the link a board URL names. Every transport goes through this one function."""
+    if url.startswith("usb://"):
+        from .usb_link import UsbBulkLink
+        return UsbBulkLink(url, baudrate)
     return SerialLink(url, baudrate)
