@@ -66,8 +66,20 @@ def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: 
     return provision
 
 
+def _board_targets(args: argparse.Namespace, names: list[str]) -> list[Target]:
+    """--board: a QEMU board running edgeperf's firmware (synthetic self-test runner)."""
+    from .qemu_targets import qemu_target
+
+    if args.port:
+        raise ConfigError("--board starts its own emulated board; do not combine it with --port")
+    dataset = Path(args.dataset) if args.dataset else bundled_samples()
+    return [qemu_target(args.board, get_benchmark(name), dataset) for name in names]
+
+
 def build_targets(args: argparse.Namespace) -> list[Target]:
     names = args.benchmark or list(BENCHMARKS)
+    if getattr(args, "board", None):
+        return _board_targets(args, names)
     targets = []
     for name in names:
         bench = get_benchmark(name)
@@ -139,6 +151,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default="performance", choices=["performance", "accuracy", "energy"])
     parser.add_argument("--port", "-p", help="board link URL (/dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT); "
                         "default: start a virtual board")
+    parser.add_argument("--board", help="emulated board running edgeperf's firmware: qemu-mps2-an386 or "
+                        "qemu-mps3-an547 (synthetic runner: a harness self-test, not a model result)")
     parser.add_argument("--baud", type=int, help="baud rate (default: the benchmark's reference performance-mode rate)")
     parser.add_argument("--model", help="the .tflite flashed on the board (virtual board: the model it runs)")
     parser.add_argument("--dataset", help="dataset root in the MLPerf Tiny layout (default: the bundled sample sets)")
