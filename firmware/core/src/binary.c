@@ -75,7 +75,11 @@ static void hello(ee_ctx *ctx, uint8_t seq, const uint8_t *p, size_t len)
     uint8_t out[EE_BIN_REPLY_CAP / 2];
     size_t n = 0;
     const ee_hal *hal = ctx->cfg.hal;
-    if (len != 1 || p[0] != EE_BIN_VERSION) {
+    if (len != 1) {
+        send_error(ctx, seq, EE_ERR_LENGTH, 1);
+        return;
+    }
+    if (p[0] != EE_BIN_VERSION) {
         send_error(ctx, seq, EE_ERR_ARG, EE_BIN_VERSION);
         return;
     }

@@ -81,6 +81,11 @@ class SerialEndpoint:
         else:
             raise SimulatorError(f"--listen must be 'pty', 'tcp:HOST:PORT' or 'serial:DEVICE', not {listen!r}")
 
+    def set_baud(self, baud: int) -> None:
+        """Both directions move at the new rate from now on (binary-protocol BAUD)."""
+        for pacer in (self.rx, self.tx):
+            pacer.byte_seconds = 10.0 / baud if baud > 0 else 0.0
+
     def write(self, data: bytes) -> None:
         """Device output: paced, then handed to the host side (or held until a TCP client connects)."""
         for start in range(0, len(data), 64):
