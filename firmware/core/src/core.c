@@ -267,7 +267,8 @@ int ee_run_timed(ee_ctx *ctx, uint32_t iterations, uint32_t warmups, uint32_t *t
     const ee_hal *hal = ctx->cfg.hal;
     int status = 0;
     uint32_t i;
-    for (i = 0; i < warmups; i++) {
+    /* A failing runner stops the loop: its results are void anyway. */
+    for (i = 0; i < warmups && !status; i++) {
         status |= r->infer(r->ctx);
     }
     if (hal->led) {
@@ -282,7 +283,7 @@ int ee_run_timed(ee_ctx *ctx, uint32_t iterations, uint32_t warmups, uint32_t *t
         hal->timestamp_pin(hal->user);
     }
     *t0 = hal->micros(hal->user);
-    for (i = 0; i < iterations; i++) {
+    for (i = 0; i < iterations && !status; i++) {
         status |= r->infer(r->ctx);
     }
     *t1 = hal->micros(hal->user);
@@ -366,7 +367,7 @@ static void infer(ee_ctx *ctx, char **args, size_t nargs)
         const ee_runner *r = ctx->cfg.runner;
         long i;
         int status = 0;
-        for (i = 0; i < warmups; i++) {
+        for (i = 0; i < warmups && !status; i++) {
             status |= r->infer(r->ctx);
         }
         line(ctx, "m-warmup-done");
