@@ -37,8 +37,8 @@ def cmake_build(build_dir: Path, *options: str) -> Path:
     return build_dir
 
 
-def upload_commands(size: int, chunk: int = 38) -> list[bytes]:
-    data = bytes(size)
+def upload_commands(size: int, data: bytes | None = None, chunk: int = 38) -> list[bytes]:
+    data = bytes(size) if data is None else data
     return [f"db load {size}%".encode()] + [b"db " + data[i:i + chunk].hex().encode() + b"%"
                                              for i in range(0, size, chunk)]
 

@@ -9,8 +9,16 @@
 #include "ee/core.h"
 #include "synthetic.h"
 
+#ifdef EE_WITH_TFLM
+#include "tflm_runner.h"
+extern const uint8_t ee_model_data[];
+static uint8_t g_arena[EE_ARENA_BYTES] __attribute__((aligned(16)));
+#endif
+
 static uint8_t g_buffer[EE_SYNTHETIC_MAX_INPUT];
+#ifndef EE_WITH_TFLM
 static ee_synthetic g_synthetic;
+#endif
 static ee_ctx g_ctx;
 
 static void out_write(void *user, const uint8_t *data, size_t len)
@@ -75,10 +83,18 @@ int main(int argc, char **argv)
             usage();
         }
     }
+#ifdef EE_WITH_TFLM
+    (void)macs;
+    if (ee_tflm_init(&runner, ee_model_data, model, g_arena, sizeof g_arena) != 0) {
+        fprintf(stderr, "ee_native_tflm: the embedded model does not run as %s (or the arena is too small)\n", model);
+        return 2;
+    }
+#else
     if (ee_synthetic_init(&g_synthetic, &runner, model, (uint32_t)macs) != 0) {
         fprintf(stderr, "ee_native: unknown model %s\n", model);
         return 2;
     }
+#endif
     memset(&cfg, 0, sizeof cfg);
     cfg.hal = &hal;
     cfg.runner = &runner;
