@@ -34,7 +34,7 @@ def measure(bench_name: str, baud: int, repeats: int) -> tuple[float, float, int
                              extra_args=["--binary"]) as board:
         link = open_link(board.url, baud)
         try:
-            session = DutSession(link)
+            session = DutSession(link, binary=False)  # the ASCII figure: hex uploads only
             session.identify()
             start = time.monotonic()
             for _ in range(repeats):

@@ -119,8 +119,9 @@ def test_virtual_board_process_follows_vector_over_pty(vector: Exchange, start_b
         os.close(stream.fd)
 
 
-def _session(url: str) -> DutSession:
-    session = DutSession(open_link(url))
+def _session(url: str, binary_uploads: bool = False) -> DutSession:
+    """ASCII-only by default, so a test can compare ASCII with binary explicitly."""
+    session = DutSession(open_link(url), binary=binary_uploads)
     session.identify()
     return session
 
@@ -281,3 +282,26 @@ def test_binary_upload_uses_the_link_efficiently(start_board):
     raw = baud / 10
     assert ascii_rate / raw < 0.45  # hex doubles every byte: the pacing really limits the line
     assert binary_rate / raw >= 0.9, (binary_rate / raw, ascii_rate / raw)
+
+
+def test_session_uploads_in_binary_when_the_board_advertises_it(start_board):
+    """DutSession picks the binary protocol on its own and falls back to ASCII for infer."""
+    board = start_board("kws01", baud=115200, extra=["--binary"])
+    data = bytes((i * 11 + 3) % 256 for i in range(490))
+    fast = _session(board.url, binary_uploads=True)
+    try:
+        assert fast.binary_capable
+        sent: list[int] = []
+        fast.upload(data, progress=lambda done, total: sent.append(done))
+        reply = fast.infer(1, 0, timeout=30)
+        assert fast.stats.binary_uploads == 1 and sent[-1] == 490
+    finally:
+        fast.link.close()
+    plain = _session(start_board("kws01").url)
+    try:
+        assert not plain.binary_capable
+        plain.upload(data)
+        assert plain.infer(1, 0, timeout=30).results == reply.results
+        assert plain.stats.binary_uploads == 0
+    finally:
+        plain.link.close()

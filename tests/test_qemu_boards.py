@@ -123,6 +123,7 @@ def test_edgeperf_run_on_qemu_is_deterministic(tmp_path: Path):
             assert "error" not in run, run.get("error")
             assert run["board"]["self_test"] is True and "HARNESS SELF-TEST" in run["board"]["description"]
             assert "self-test" in run["board"]["vendor"]
+            assert run["session"]["binary_uploads"] >= 5  # the session chose the binary protocol
         timings.append([[w["elapsed_us"] for w in r["performance"]["windows"]] for r in runs])
     assert timings[0] == timings[1]
     assert all(t > 0 for bench in timings[0] for t in bench)

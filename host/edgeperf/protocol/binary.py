@@ -249,7 +249,8 @@ class BinaryClient:
         return Hello(r.version, r.max_chunk, r.buffer_size, bool(r.flags & FLAG_SELF_TEST),
                      bool(r.flags & FLAG_ENERGY), bool(r.flags & FLAG_BAUD), r.model, r.runner)
 
-    def upload(self, data: bytes, chunk: int = HOST_MAX_CHUNK) -> None:
+    def upload(self, data: bytes, chunk: int = HOST_MAX_CHUNK,
+               progress: Callable[[int, int], None] | None = None) -> None:
         """LOAD, then DATA chunks in order; each acknowledged with the board's new position."""
         if not data:
             raise ValueError("refusing to upload an empty input")
@@ -263,6 +264,8 @@ class BinaryClient:
             offset = ack.value
             if (ack.status == STATUS_DONE) != (offset == len(data)):
                 raise ProtocolError(f"board's done flag disagrees at {offset} of {len(data)} bytes")
+            if progress:
+                progress(offset, len(data))
 
     def infer(self, iterations: int, warmups: int, timeout: float) -> InferResult:
         r = self.call(Msg.INFER, timeout=timeout, iterations=iterations, warmups=warmups)
