@@ -305,3 +305,27 @@ def test_session_uploads_in_binary_when_the_board_advertises_it(start_board):
         assert plain.stats.binary_uploads == 0
     finally:
         plain.link.close()
+
+
+def test_baud_change_speeds_up_the_virtual_board(start_board):
+    """BAUD 921600 on a board paced at 115200: the upload then runs at the new line rate."""
+    board = start_board("vww01", baud=115200, extra=["--binary"])
+    session = _session(board.url)
+    data = os.urandom(27648)
+    try:
+        assert binary.switch_to_binary(session.client.command)
+        client = BinaryClient(session.link, session.log)
+        with pytest.raises(BoardError) as refused:
+            client.call(Msg.BAUD, baud=12345)
+        assert refused.value.code == Err.BAUD
+        hello = client.change_baud(921600)
+        assert hello.baud_change and hello.model == "vww01"
+        start = time.monotonic()
+        client.upload(data)
+        rate = len(data) / (time.monotonic() - start)
+        client.exit()
+        assert session.client.name() == "unspecified"
+    finally:
+        session.link.close()
+    # 115200 baud could carry at most 11520 B/s; the new rate carries several times that.
+    assert rate > 3 * 11520, rate

@@ -127,3 +127,32 @@ def test_edgeperf_run_on_qemu_is_deterministic(tmp_path: Path):
         timings.append([[w["elapsed_us"] for w in r["performance"]["windows"]] for r in runs])
     assert timings[0] == timings[1]
     assert all(t > 0 for bench in timings[0] for t in bench)
+
+
+def test_binary_protocol_in_qemu(qemu_builds: Path):
+    """The C binary protocol on the emulated Cortex-M55: switch, baud change, upload, infer, exit."""
+    from edgeperf.dut import DutSession
+    from edgeperf.links import open_link
+    from edgeperf.protocol.binary import BinaryClient, switch_to_binary
+
+    board = QEMU_BOARDS["qemu-mps3-an547"]
+    data = bytes((i * 5 + 1) % 256 for i in range(27648))
+    with QemuProcess(board, firmware_elf(board, "vww01", qemu_builds / board.name)) as qemu:
+        session = DutSession(open_link(qemu.url), binary=False)
+        try:
+            session.identify()
+            session.upload(data[:1000] + bytes(26648))  # ASCII first, to a different input
+            ascii_scores = session.infer(1, 0, timeout=30).results
+            assert switch_to_binary(session.client.command)
+            client = BinaryClient(session.link, session.log)
+            hello = client.change_baud(921600)
+            assert (hello.model, hello.runner, hello.self_test, hello.buffer_size) == ("vww01", "synthetic", True, 27648)
+            client.upload(data)
+            first, second = client.infer(3, 1, timeout=60), client.infer(3, 1, timeout=60)
+            assert first.elapsed_us == second.elapsed_us > 0  # -icount: the same work, the same time
+            assert len(first.values) == 2 and [float(f"{v:0.3f}") for v in first.values] != ascii_scores
+            client.exit()
+            session.upload(data)  # ASCII again: the same input gives the binary scores
+            assert session.infer(1, 0, timeout=30).results == [float(f"{v:0.3f}") for v in first.values]
+        finally:
+            session.link.close()

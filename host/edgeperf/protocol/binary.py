@@ -17,7 +17,7 @@ from construct import Array, Container, Float32l, GreedyBytes, Int8ul, Int16ul, 
     Struct, this
 from construct.core import ConstructError
 
-from ..errors import DeviceError, LinkTimeout, ProtocolError
+from ..errors import DeviceError, LinkError, LinkTimeout, ProtocolError
 from ..links import Link
 from .transcript import DeviceLog
 
@@ -270,6 +270,25 @@ class BinaryClient:
     def infer(self, iterations: int, warmups: int, timeout: float) -> InferResult:
         r = self.call(Msg.INFER, timeout=timeout, iterations=iterations, warmups=warmups)
         return InferResult(r.t0, r.t1, [float(v) for v in r.scores])
+
+    def change_baud(self, baud: int, timeout: float = 1.0) -> Hello:
+        """BAUD, switch the link, then HELLO at the new rate to confirm; returns that HELLO.
+
+        The board acknowledges at the old rate and switches once its reply has left the UART; a
+        board that cannot switch refuses with ERROR(BAUD) (BoardError) and nothing changes.
+        """
+        set_rate = getattr(self.link, "set_baudrate", None)
+        if set_rate is None:
+            raise ProtocolError(f"the link {self.link.url} cannot change its baud rate")
+        self.call(Msg.BAUD, baud=baud)
+        set_rate(baud)
+        try:
+            r = self.call(Msg.HELLO, timeout=timeout, version=VERSION)
+        except LinkTimeout as exc:
+            raise LinkError(f"the board switched to {baud} baud but does not answer there ({exc}); the "
+                            "host's adapter may not support that rate. Reset the board and use a lower rate.") from exc
+        return Hello(r.version, r.max_chunk, r.buffer_size, bool(r.flags & FLAG_SELF_TEST),
+                     bool(r.flags & FLAG_ENERGY), bool(r.flags & FLAG_BAUD), r.model, r.runner)
 
     def exit(self) -> None:
         """Back to the ASCII protocol."""
