@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from edgeperf.dut import DutSession
 from edgeperf.errors import LinkTimeout
@@ -329,3 +330,12 @@ def test_baud_change_speeds_up_the_virtual_board(start_board):
         session.link.close()
     # 115200 baud could carry at most 11520 B/s; the new rate carries several times that.
     assert rate > 3 * 11520, rate
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1200))
+def test_cobs_host_and_virtual_board_agree(data: bytes):
+    encoded = binary.cobs_encode(data)
+    assert b"\x00" not in encoded
+    assert encoded == binary_dut.cobs_encode(data)
+    assert binary.cobs_decode(encoded) == data == binary_dut.cobs_decode(encoded)
