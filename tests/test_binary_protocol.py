@@ -339,3 +339,30 @@ def test_cobs_host_and_virtual_board_agree(data: bytes):
     assert b"\x00" not in encoded
     assert encoded == binary_dut.cobs_encode(data)
     assert binary.cobs_decode(encoded) == data == binary_dut.cobs_decode(encoded)
+
+
+def test_session_falls_back_to_ascii_when_binary_upload_fails(start_board):
+    """Every LOAD frame damaged: the session gives up on binary, returns the board to ASCII and
+    completes the same upload with hex chunks."""
+    board = start_board("kws01", extra=["--binary"])
+    link = DamagingLink(open_link(board.url), damage=set())
+    session = DutSession(link)
+    data = bytes((i * 3 + 1) % 256 for i in range(490))
+    try:
+        session.identify()
+        assert session.binary_capable
+        # write +1: "binary 1%", +2: HELLO, +3..+7: the LOAD frame and its four retransmissions.
+        link.damage = set(range(link.writes + 3, link.writes + 8))
+        session.upload(data)
+        assert not session.binary_capable
+        assert (session.stats.upload_restarts, session.stats.binary_uploads) == (1, 0)
+        assert session.stats.binary_retransmissions == 4
+        fallback = session.infer(1, 0, timeout=30).results
+    finally:
+        session.link.close()
+    clean = _session(start_board("kws01").url)
+    try:
+        clean.upload(data)
+        assert clean.infer(1, 0, timeout=30).results == fallback
+    finally:
+        clean.link.close()

@@ -125,7 +125,8 @@ class DutSession:
         if not binary.switch_to_binary(self.client.command, self.command_timeout):
             self.binary_capable = False
             raise ProtocolError("the board advertised the binary protocol but refused 'binary 1'")
-        client = binary.BinaryClient(self.link, self.log, timeout=self.command_timeout)
+        # A 4 KiB frame takes 4.3 s at 9600 baud: allow for the slowest rate a board may use.
+        client = binary.BinaryClient(self.link, self.log, timeout=max(self.command_timeout, 10.0))
         try:
             hello = client.hello()
             client.upload(data, chunk=min(hello.max_chunk, binary.HOST_MAX_CHUNK), progress=progress)
@@ -133,7 +134,9 @@ class DutSession:
         except (DeviceError, ProtocolError, LinkTimeout) as exc:
             self.binary_capable = False
             self.log.note(f"binary upload failed ({exc}); leaving binary mode and using ASCII uploads")
-            self.link.write(b"\x00" + binary.encode_frame(binary.Msg.EXIT, (client.seq + 1) & 0xFF))
+            # EXIT if the board is still in binary mode; the final `%` then ends whatever ASCII
+            # the board sees (an e- line and m-ready, drained), so the next command starts clean.
+            self.link.write(b"\x00" + binary.encode_frame(binary.Msg.EXIT, (client.seq + 1) & 0xFF) + b"%")
             self.reader.drain(quiet=0.2)
             raise
         finally:
