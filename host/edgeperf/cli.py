@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress as RichBar, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .benchmarks import BENCHMARKS, get_benchmark
+from .boards.registry import get_board
 from .bundled import bundled_model, bundled_samples
 from .errors import ConfigError, EdgeperfError
 from .results import ResultsFolder
@@ -106,14 +107,26 @@ def _energy_targets(args: argparse.Namespace) -> list[Target]:
     return targets
 
 
+def _board_targets(args: argparse.Namespace, names: list[str]) -> list[Target]:
+    """--board: a QEMU board running edgeperf's firmware (synthetic self-test runner)."""
+    from .qemu_targets import qemu_target
+
+    if args.port:
+        raise ConfigError("--board starts its own emulated board; do not combine it with --port")
+    dataset = Path(args.dataset) if args.dataset else bundled_samples()
+    return [qemu_target(args.board, get_benchmark(name), dataset) for name in names]
+
+
 def build_targets(args: argparse.Namespace) -> list[Target]:
     if args.mode == "energy":
         if farm_requested(args):
             raise ConfigError("energy mode runs on one bench at a time: drop --target, --labgrid-place and --board")
         return _energy_targets(args)
+    names = args.benchmark or list(BENCHMARKS)
+    if args.board and not (args.port or args.target or args.labgrid_place) and get_board(args.board).kind == "qemu":
+        return _board_targets(args, names)
     if farm_requested(args):
         return farm_targets(args)
-    names = args.benchmark or list(BENCHMARKS)
     targets = []
     for name in names:
         bench = get_benchmark(name)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .errors import ConfigError, DeviceError, LinkTimeout, ProtocolError
 from .links import Link
+from .protocol import binary
 from .protocol.eembc import EembcClient, Identity, InferReply, is_error, parse_infer
 from .protocol.lines import LineReader
 from .protocol.transcript import DeviceLog
@@ -30,6 +31,9 @@ class SessionStats:
     bytes_uploaded: int = 0
     upload_seconds: float = 0.0
     name_retries: int = 0
+    #: Uploads sent with the edgeperf binary protocol, and frames it had to send again.
+    binary_uploads: int = 0
+    binary_retransmissions: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class DutSession:
     """A conversation with one board speaking the EEMBC ASCII protocol."""
 
     def __init__(self, link: Link, log: DeviceLog | None = None, *, command_timeout: float = 5.0,
-                 chunk_bytes: int = MAX_CHUNK_BYTES, upload_attempts: int = 3) -> None:
+                 chunk_bytes: int = MAX_CHUNK_BYTES, upload_attempts: int = 3, binary: bool = True) -> None:
         if not 1 <= chunk_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"chunk_bytes must be 1..{MAX_CHUNK_BYTES}")
         self.link = link
@@ -53,6 +57,9 @@ class DutSession:
         self.upload_attempts = upload_attempts
         self.stats = SessionStats()
         self.identity: Identity | None = None
+        #: Upload with the binary protocol when the board advertises it (`binary=False`: ASCII only).
+        self.binary_allowed = binary
+        self.binary_capable = False
 
     @property
     def log(self) -> DeviceLog:
@@ -78,6 +85,7 @@ class DutSession:
                 "energy builds) and that the board runs benchmark firmware."
             )
         profile, model = self.client.profile(self.command_timeout)
+        self.binary_capable = self.binary_allowed and binary.CAPABILITY_LINE in self.client.profile_lines
         if mode is None:
             mode = self.client.timestamp_mode(self.command_timeout)
         self.identity = Identity(vendor=vendor, profile=profile, model=model, mode=mode)
@@ -94,7 +102,10 @@ class DutSession:
                 self.log.note(f"restarting upload (attempt {attempt + 1}) after: {last_error}")
             start = time.monotonic()
             try:
-                self._upload_once(data, progress)
+                if self.binary_capable:
+                    self._upload_binary(data, progress)
+                else:
+                    self._upload_once(data, progress)
             except (DeviceError, ProtocolError, LinkTimeout) as exc:
                 last_error = exc
                 self.reader.drain(quiet=0.1)
@@ -104,6 +115,34 @@ class DutSession:
             self.stats.upload_seconds += seconds
             return UploadTiming(len(data), seconds)
         raise DeviceError(f"upload of {len(data)} bytes failed {self.upload_attempts} times; last error: {last_error}")
+
+    def _upload_binary(self, data: bytes, progress: ProgressFn | None) -> None:
+        """Switch to binary frames, upload in large acknowledged chunks, switch back to ASCII.
+
+        Any failure leaves binary uploads off for this session (the retry then goes over ASCII),
+        after a best-effort EXIT so the board parses ASCII again.
+        """
+        if not binary.switch_to_binary(self.client.command, self.command_timeout):
+            self.binary_capable = False
+            raise ProtocolError("the board advertised the binary protocol but refused 'binary 1'")
+        # A 4 KiB frame takes 4.3 s at 9600 baud: allow for the slowest rate a board may use.
+        client = binary.BinaryClient(self.link, self.log, timeout=max(self.command_timeout, 10.0))
+        try:
+            hello = client.hello()
+            client.upload(data, chunk=min(hello.max_chunk, binary.HOST_MAX_CHUNK), progress=progress)
+            client.exit()
+        except (DeviceError, ProtocolError, LinkTimeout) as exc:
+            self.binary_capable = False
+            self.log.note(f"binary upload failed ({exc}); leaving binary mode and using ASCII uploads")
+            # EXIT if the board is still in binary mode; the final `%` then ends whatever ASCII
+            # the board sees (an e- line and m-ready, drained), so the next command starts clean.
+            self.link.write(b"\x00" + binary.encode_frame(binary.Msg.EXIT, (client.seq + 1) & 0xFF) + b"%")
+            self.reader.drain(quiet=0.2)
+            raise
+        finally:
+            self.stats.binary_retransmissions += client.retransmissions
+        self.stats.binary_uploads += 1
+        self.log.note(f"binary upload: {len(data)} bytes in {-(-len(data) // hello.max_chunk)} frames")
 
     def _upload_once(self, data: bytes, progress: ProgressFn | None) -> None:
         lines = self.client.command(f"db load {len(data)}", self.command_timeout)

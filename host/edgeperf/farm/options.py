@@ -21,7 +21,9 @@ from .revive import reviving
 def add_farm_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("boards and farms")
     group.add_argument("--board", help="board name from the registry (edgeperf boards): its UART settings and "
-                                       "description go with --port/--target/--labgrid-place")
+                                       "description go with --port/--target/--labgrid-place; a QEMU board "
+                                       "(qemu-mps2-an386, qemu-mps3-an547) is started with edgeperf's firmware "
+                                       "(synthetic runner: a harness self-test, not a model result)")
     group.add_argument("--target", action="append", metavar="[BENCH@]URL",
                        help="a board to run on (repeatable), e.g. kws01@rfc2217://lab2:4001; BENCH defaults to the "
                             "single --benchmark")

@@ -65,6 +65,13 @@ class SerialLink(Link):
         except (serial.SerialException, OSError) as exc:
             raise LinkError(f"reading from {self.url} failed: {exc}. Was the board unplugged or reset?") from exc
 
+    def set_baudrate(self, baudrate: int) -> None:
+        """Change the line rate in place (binary-protocol BAUD); a no-op for sockets."""
+        try:
+            self._port.baudrate = baudrate
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise LinkError(f"cannot set {self.url} to {baudrate} baud: {exc}") from exc
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

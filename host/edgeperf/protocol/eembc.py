@@ -145,6 +145,8 @@ class EembcClient:
 
     def __init__(self, reader: LineReader) -> None:
         self.reader = reader
+        #: Every line of the last `profile` reply, extension lines (e.g. m-ext-[...]) included.
+        self.profile_lines: list[str] = []
 
     def command(self, command: str, timeout: float) -> list[str]:
         check_command(command)
@@ -167,6 +169,7 @@ class EembcClient:
 
     def profile(self, timeout: float = 2.0) -> tuple[str, str]:
         lines = self.command("profile", timeout)
+        self.profile_lines = lines
         profile = model = None
         for line in lines:
             if (m := _PROFILE.match(line)):

@@ -37,6 +37,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timer-start", type=int, default=0, help="initial value of the 32-bit microsecond counter")
     p.add_argument("--max-input", type=int, help="MAX_DB_INPUT_SIZE (default: the reference port's)")
     p.add_argument("--energy-mode", action="store_true", help="behave like an EE_CFG_ENERGY_MODE=1 build")
+    p.add_argument("--binary", action="store_true",
+                   help="also speak the edgeperf binary protocol (protocols/binary), advertised in `profile`")
     p.add_argument("--truth", type=Path, help="append the ground truth of every timed loop here (JSON lines)")
     p.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes our stdin")
     return p
@@ -74,7 +76,8 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
 
     dut = EembcDut(port, clock, endpoint.write, inference_ns=inference_ns,
                    max_input=args.max_input or MAX_INPUT[profile], vendor=args.vendor,
-                   energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth))
+                   energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth),
+                   binary=args.binary, set_baud=endpoint.set_baud)
     return dut, endpoint, clock
 
 

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .binary_dut import BinaryDut
+
 FW_VERSION = "ULPMark for tinyML Firmware V0.0.1"
 CMD_SIZE = 80
 COUNTER_MODULUS = 2**32
@@ -88,7 +90,8 @@ class EembcDut:
                  inference_ns: float, max_input: int, vendor: str = "unspecified", energy_mode: bool = False,
                  run_inferences: Callable[[int, float], None] | None = None,
                  on_infer: Callable[[InferTruth], None] | None = None,
-                 on_timestamp: Callable[[str], None] | None = None) -> None:
+                 on_timestamp: Callable[[str], None] | None = None,
+                 binary: bool = False, set_baud: Callable[[int], None] | None = None) -> None:
         self.port = port
         self.clock = clock
         self._write = write
@@ -105,6 +108,10 @@ class EembcDut:
         self._buffer = bytearray(max_input)
         self._buff_size = 0
         self._buff_pos = 0
+        #: Speaks the edgeperf binary protocol after `binary 1%` (not part of the reference firmware).
+        self.binary = binary
+        self._set_baud = set_baud
+        self._binary_dut: BinaryDut | None = None
 
     # -- output helpers
     def _print(self, text: str) -> None:
@@ -134,6 +141,10 @@ class EembcDut:
     # -- byte intake (ee_serial_callback)
     def feed(self, data: bytes) -> None:
         for byte in data:
+            if self._binary_dut is not None:
+                if self._binary_dut.feed(byte):
+                    self._binary_dut = None  # EXIT: back to ASCII
+                continue
             if byte == ord("%"):
                 command = bytes(self._cmd[: self._pos])
                 self._pos = 0
@@ -147,6 +158,9 @@ class EembcDut:
     def _dispatch(self, command: str) -> None:
         tokens = [t for t in command.split(" ") if t]
         head = tokens[0] if tokens else ""
+        if head == "binary" and self.binary:
+            self._switch_binary(tokens[1:])
+            return
         if head == "name":
             self._line(f"m-name-dut-[{self.vendor}]")
         elif head == "timestamp":
@@ -159,6 +173,8 @@ class EembcDut:
         if head == "profile":
             self._line(f"m-profile-[{FW_VERSION}]")
             self._line(f"m-model-[{self.port.profile}]")
+            if self.binary:
+                self._line("m-ext-[edgeperf-binary-1]")
         elif head == "help":
             for line in HELP_LINES:
                 self._line(line)
@@ -251,6 +267,26 @@ class EembcDut:
                                       (self.clock.ns - start_ns) / iterations / 1000))
         self._line("m-infer-done")
         self._print(self.port.results_line())
+
+    def _switch_binary(self, args: list[str]) -> None:
+        if args[:1] != ["1"]:
+            self._line("e-[Unsupported binary protocol version]")
+        else:
+            self._line("m-binary-[1]")
+            self._binary_dut = BinaryDut(self, self._set_baud)
+        self._line("m-ready")
+
+    def timed_loop(self, iterations: int, warmups: int) -> tuple[int, int]:
+        """The timed part of `infer` without its text: warm-ups, t0, the loop, t1 (binary INFER)."""
+        self._run(warmups, self.inference_ns)
+        t0 = self.clock.now_us()
+        start_ns = self.clock.ns
+        self._run(iterations, self.inference_ns)
+        t1 = self.clock.now_us()
+        if self._on_infer:
+            self._on_infer(InferTruth(iterations, warmups, t0, t1, (t1 - t0) % COUNTER_MODULUS,
+                                      (self.clock.ns - start_ns) / iterations / 1000))
+        return t0, t1
 
     def _run_plain(self, count: int, inference_ns: float) -> None:
         for _ in range(count):

@@ -26,13 +26,17 @@ class Pacer:
         self.clock = clock
         self._free_at = 0.0
 
-    def take(self, count: int) -> None:
-        """Account for `count` bytes on the wire; sleep so they cannot move faster than the line rate."""
+    def take(self, count: int, sent_by: float | None = None) -> None:
+        """Account for `count` bytes on the wire; sleep so they cannot move faster than the line rate.
+
+        `sent_by`: when the bytes were already waiting (host input read in one batch), the line
+        carries them back to back from then on, so oversleeping between bytes does not slow it.
+        """
         if not self.byte_seconds:
             return
         duration = count * self.byte_seconds
         now = time.monotonic()
-        start = max(now, self._free_at)
+        start = max(now if sent_by is None else min(now, sent_by), self._free_at)
         self._free_at = start + duration
         self.clock.advance_ns(duration * 1e9)
         delay = self._free_at - now
@@ -80,6 +84,11 @@ class SerialEndpoint:
             self._selector.register(self._master, selectors.EVENT_READ, "pty")
         else:
             raise SimulatorError(f"--listen must be 'pty', 'tcp:HOST:PORT' or 'serial:DEVICE', not {listen!r}")
+
+    def set_baud(self, baud: int) -> None:
+        """Both directions move at the new rate from now on (binary-protocol BAUD)."""
+        for pacer in (self.rx, self.tx):
+            pacer.byte_seconds = 10.0 / baud if baud > 0 else 0.0
 
     def write(self, data: bytes) -> None:
         """Device output: paced, then handed to the host side (or held until a TCP client connects)."""
@@ -133,8 +142,9 @@ class SerialEndpoint:
                     if key.data == "client":
                         self._drop_client()
                     continue
+                arrived = time.monotonic()
                 for byte in data:
-                    self.rx.take(1)
+                    self.rx.take(1, sent_by=arrived)
                     feed(bytes((byte,)))
 
     def close(self) -> None:

@@ -1,0 +1,22 @@
+# Shared build of the QEMU MPS2/MPS3 ports: one ELF per MLPerf Tiny model string, since a
+# flashed board reports exactly one model. Expects BOARD_DIR and BOARD_CPU_FLAGS.
+set(EE_MODELS "kws01;vww01;ic01;ad01" CACHE STRING "model strings to build firmware for")
+set(EE_SYNTHETIC_MACS 150000 CACHE STRING "synthetic runner work per inference (multiply-accumulates)")
+set(COMMON_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+foreach(lib ee_core ee_synthetic)
+  target_compile_options(${lib} PRIVATE ${BOARD_CPU_FLAGS} -O2 -ffunction-sections -fdata-sections)
+endforeach()
+
+foreach(model ${EE_MODELS})
+  set(target "${EE_BOARD}-${model}.elf")
+  add_executable(${target} "${COMMON_DIR}/startup.c" "${COMMON_DIR}/cortex_m.c" "${COMMON_DIR}/cmsdk_uart.c"
+                 "${COMMON_DIR}/qemu_main.c")
+  target_include_directories(${target} PRIVATE "${BOARD_DIR}" "${COMMON_DIR}")
+  target_compile_definitions(${target} PRIVATE EE_MODEL="${model}" EE_SYNTHETIC_MACS=${EE_SYNTHETIC_MACS}u)
+  target_compile_options(${target} PRIVATE ${BOARD_CPU_FLAGS} -O2 -Wall -Wextra -Werror -ffunction-sections)
+  target_link_libraries(${target} PRIVATE ee_synthetic ee_core)
+  target_link_options(${target} PRIVATE ${BOARD_CPU_FLAGS} -nostartfiles --specs=nano.specs --specs=nosys.specs
+                      -Wl,--gc-sections -T "${BOARD_DIR}/link.ld" -L "${COMMON_DIR}"
+                      -Wl,-Map=${CMAKE_CURRENT_BINARY_DIR}/${EE_BOARD}-${model}.map)
+endforeach()

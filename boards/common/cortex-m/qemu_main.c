@@ -1,0 +1,82 @@
+/* main() of the QEMU MPS2/MPS3 ports: synthetic runner (a harness self-test: these emulators
+ * run no model runtime), CMSDK UART, SysTick clock. The board header gives addresses and clocks. */
+#include <stdint.h>
+
+#include "board_config.h"
+#include "cmsdk_uart.h"
+#include "cortex_m.h"
+#include "ee/core.h"
+#include "synthetic.h"
+
+#ifndef EE_MODEL
+#define EE_MODEL "kws01"
+#endif
+#ifndef EE_SYNTHETIC_MACS
+#define EE_SYNTHETIC_MACS 150000u
+#endif
+
+#define UART ((cmsdk_uart *)BOARD_UART_BASE)
+
+static uint8_t g_buffer[EE_SYNTHETIC_MAX_INPUT];
+static ee_synthetic g_synthetic;
+static ee_runner g_runner;
+static ee_ctx g_ctx;
+
+static void hal_write(void *user, const uint8_t *data, size_t len)
+{
+    (void)user;
+    cmsdk_uart_write(UART, data, (uint32_t)len);
+}
+
+static uint32_t hal_micros(void *user)
+{
+    (void)user;
+    return cm_clock_micros();
+}
+
+static void hal_timing_begin(void *user)
+{
+    (void)user;
+    cm_clock_align();
+}
+
+static int hal_set_baud(void *user, uint32_t baud, int apply)
+{
+    (void)user;
+    return cmsdk_uart_set_baud(UART, BOARD_PCLK_HZ, baud, apply);
+}
+
+static void hal_led(void *user, int on)
+{
+    /* FPGAIO LED0: observable with -trace mps2_fpgaio_write as an emulated timestamp pin. */
+    (void)user;
+    *(volatile uint32_t *)BOARD_FPGAIO_LED = on ? 1u : 0u;
+}
+
+static const ee_hal g_hal = {hal_write, hal_micros, NULL, hal_timing_begin, hal_set_baud, hal_led, NULL};
+
+void Board_UART_RX_Handler(void)
+{
+    cmsdk_uart_rx_isr(UART);
+}
+
+int main(void)
+{
+    ee_config cfg;
+    cm_clock_init(BOARD_CORE_HZ);
+    cmsdk_uart_init(UART, BOARD_PCLK_HZ, 115200u, BOARD_UART_RX_IRQ);
+    cm_irq_enable();
+    ee_synthetic_init(&g_synthetic, &g_runner, EE_MODEL, EE_SYNTHETIC_MACS);
+    cfg.hal = &g_hal;
+    cfg.runner = &g_runner;
+    cfg.vendor = "edgeperf " BOARD_NAME " synthetic self-test, not a model result";
+    cfg.model = EE_MODEL;
+    cfg.buffer = g_buffer;
+    cfg.buffer_size = g_runner.input_bytes;
+    cfg.energy_mode = 0;
+    cfg.binary = 1;
+    ee_init(&g_ctx, &cfg);
+    for (;;) {
+        ee_feed(&g_ctx, cmsdk_uart_getc());
+    }
+}

@@ -1,0 +1,57 @@
+/* Vector table and reset handler for the bare-metal Cortex-M ports (no vendor SDK needed).
+ * The FPU is enabled before any memory loop: GCC 12 vectorises the .data/.bss loops with
+ * FP/MVE instructions at -O2/-O3, which fault (NOCP) while CP10/CP11 are off. */
+#include <stdint.h>
+
+extern uint32_t __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__, __StackTop;
+extern int main(void);
+
+void Reset_Handler(void);
+void Default_Handler(void);
+void SysTick_Handler(void);
+void Board_UART_RX_Handler(void);
+
+#ifndef BOARD_UART_RX_IRQ
+#error "the board must define BOARD_UART_RX_IRQ"
+#endif
+
+#define CPACR (*(volatile uint32_t *)0xE000ED88u)
+
+void Default_Handler(void)
+{
+    for (;;) {
+    }
+}
+
+void Reset_Handler(void)
+{
+    uint32_t *src, *dst;
+    CPACR |= 0xFu << 20;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+    for (src = &__data_load__, dst = &__data_start__; dst < &__data_end__;) {
+        *dst++ = *src++;
+    }
+    for (dst = &__bss_start__; dst < &__bss_end__;) {
+        *dst++ = 0;
+    }
+    main();
+    for (;;) {
+    }
+}
+
+typedef void (*vector)(void);
+
+__attribute__((section(".vectors"), used)) static const vector g_vectors[16 + BOARD_UART_RX_IRQ + 1] = {
+    [0] = (vector)&__StackTop,
+    [1] = Reset_Handler,
+    [2] = Default_Handler,  /* NMI */
+    [3] = Default_Handler,  /* HardFault */
+    [4] = Default_Handler,  /* MemManage */
+    [5] = Default_Handler,  /* BusFault */
+    [6] = Default_Handler,  /* UsageFault */
+    [7] = Default_Handler,  /* SecureFault (v8-M) */
+    [11] = Default_Handler, /* SVCall */
+    [14] = Default_Handler, /* PendSV */
+    [15] = SysTick_Handler,
+    [16 + BOARD_UART_RX_IRQ] = Board_UART_RX_Handler,
+};

@@ -1,0 +1,12 @@
+/* QEMU mps3-an547: Cortex-M55 at 32 MHz, running Secure; CMSDK UART0 at 0x59303000 (Secure
+ * alias, RX IRQ 33), FPGAIO LEDs at 0x59302000. SysTick has no reference clock: core clock only. */
+#ifndef BOARD_CONFIG_H
+#define BOARD_CONFIG_H
+
+#define BOARD_NAME "qemu-mps3-an547"
+#define BOARD_CORE_HZ 32000000u
+#define BOARD_PCLK_HZ 25000000u
+#define BOARD_UART_BASE 0x59303000u
+#define BOARD_FPGAIO_LED 0x59302000u
+
+#endif

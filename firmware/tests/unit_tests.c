@@ -1,0 +1,248 @@
+/* Unit tests of the portable core, run natively (pytest builds and runs this binary).
+ * Usage: ee_unit_tests [protocols/binary/vectors/frames.txt] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ee/core.h"
+#include "ee/fmt.h"
+#include "ee/frame.h"
+#include "synthetic.h"
+
+static int g_failures, g_checks;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        g_checks++;                                                          \
+        if (!(cond)) {                                                       \
+            g_failures++;                                                    \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fputc('\n', stderr);                                             \
+        }                                                                    \
+    } while (0)
+
+static char g_out[65536];
+static size_t g_out_len;
+static uint32_t g_now;
+
+static void cap_write(void *user, const uint8_t *data, size_t len)
+{
+    (void)user;
+    if (g_out_len + len < sizeof g_out) {
+        memcpy(g_out + g_out_len, data, len);
+        g_out_len += len;
+        g_out[g_out_len] = '\0';
+    }
+}
+
+static uint32_t fake_micros(void *user)
+{
+    (void)user;
+    return g_now += 1000u; /* each reading 1 ms later: deterministic laps */
+}
+
+static void test_fmt(void)
+{
+    char text[64];
+    ee_buf b;
+    ee_buf_init(&b, text, sizeof text);
+    ee_buf_f3(&b, 0.5f);
+    ee_buf_char(&b, ' ');
+    ee_buf_f3(&b, 1.2345f);
+    ee_buf_char(&b, ' ');
+    ee_buf_trunc3(&b, 0.9969f);
+    ee_buf_char(&b, ' ');
+    ee_buf_u32(&b, 4294967295u);
+    ee_buf_char(&b, ' ');
+    ee_buf_f3(&b, -0.0004f);
+    CHECK(!strcmp(text, "0.500 1.235 0.996 4294967295 -0.000"), "got %s", text);
+    ee_buf_init(&b, text, 4);
+    ee_buf_str(&b, "abcdef");
+    CHECK(b.overflow && !strcmp(text, "abc"), "bounded buffer got %s", text);
+    CHECK(ee_atol("12x") == 12 && ee_atol("-3") == -3 && ee_atol("abc") == 0, "atol");
+    CHECK(ee_atol("99999999999999999999") == 1000000000L, "atol saturates");
+}
+
+static void test_crc_cobs(void)
+{
+    static const uint8_t check[] = "123456789";
+    uint8_t in[300], enc[320], dec[320];
+    size_t n, i;
+    CHECK(ee_crc32(0, check, 9) == 0xCBF43926u, "crc32 check value %08x", (unsigned)ee_crc32(0, check, 9));
+    {
+        static const uint8_t a[] = {0x11, 0x22, 0x00, 0x33}, want[] = {0x03, 0x11, 0x22, 0x02, 0x33};
+        n = ee_cobs_encode(a, 4, enc, sizeof enc);
+        CHECK(n == 5 && !memcmp(enc, want, 5), "cobs 11 22 00 33");
+    }
+    for (i = 0; i < 255; i++) {
+        in[i] = (uint8_t)(i + 1);
+    }
+    n = ee_cobs_encode(in, 254, enc, sizeof enc);
+    CHECK(n == 255 && enc[0] == 0xFF, "254 non-zero bytes are one block (n=%zu)", n);
+    n = ee_cobs_encode(in, 255, enc, sizeof enc);
+    CHECK(n == 257 && enc[0] == 0xFF && enc[255] == 0x02 && enc[256] == 0xFF, "255 bytes split after 254");
+    memcpy(dec, enc, n);
+    CHECK(ee_cobs_decode(dec, n) == 255 && !memcmp(dec, in, 255), "round trip");
+    dec[0] = 0x05;
+    CHECK(ee_cobs_decode(dec, 3) == (size_t)-1, "a code running past the end is malformed");
+    CHECK(ee_cobs_encode(in, 254, enc, 100) == 0, "short output buffer is refused");
+}
+
+static void setup(ee_ctx *ctx, ee_hal *hal, ee_runner *runner, ee_synthetic *syn, ee_config *cfg, uint8_t *buf,
+                  const char *model, size_t cap)
+{
+    memset(hal, 0, sizeof *hal);
+    hal->write = cap_write;
+    hal->micros = fake_micros;
+    CHECK(ee_synthetic_init(syn, runner, model, 1000) == 0, "synthetic init");
+    memset(cfg, 0, sizeof *cfg);
+    cfg->hal = hal;
+    cfg->runner = runner;
+    cfg->vendor = "unspecified";
+    cfg->model = model;
+    cfg->buffer = buf;
+    cfg->buffer_size = cap;
+    cfg->binary = 1;
+    ee_init(ctx, cfg);
+}
+
+static const char *send(ee_ctx *ctx, const char *text)
+{
+    g_out_len = 0;
+    g_out[0] = '\0';
+    while (*text) {
+        ee_feed(ctx, (uint8_t)*text++);
+    }
+    return g_out;
+}
+
+static ee_ctx g_ctx;
+static ee_synthetic g_syn;
+static uint8_t g_buf[27648];
+
+/* The core keeps pointers to the HAL and runner: they must outlive it (static, like on a board). */
+static ee_hal hal;
+static ee_runner runner;
+static ee_config cfg;
+
+static void test_ascii(void)
+{
+    const char *out;
+    char longcmd[100];
+    g_out_len = 0;
+    g_now = 0;
+    setup(&g_ctx, &hal, &runner, &g_syn, &cfg, g_buf, "kws01", 490);
+    CHECK(!strcmp(g_out, "m-timestamp-mode-performance\r\nm-lap-us-1000\r\nm-init-done\r\nm-ready\r\n"), "boot %s", g_out);
+    out = send(&g_ctx, "name%");
+    CHECK(!strcmp(out, "m-name-dut-[unspecified]\r\nm-ready\r\n"), "name: %s", out);
+    out = send(&g_ctx, "%");
+    CHECK(!strcmp(out, "e-[Unknown command: ]\r\nm-ready\r\n"), "empty: %s", out);
+    memset(longcmd, 'X', 81);
+    longcmd[81] = '%';
+    longcmd[82] = '\0';
+    out = send(&g_ctx, longcmd);
+    CHECK(!strcmp(out, "e-[Command longer than 80 characters]\r\nm-ready\r\n"), "long: %s", out);
+    longcmd[80] = '%';
+    longcmd[81] = '\0';
+    out = send(&g_ctx, longcmd);
+    CHECK(!strncmp(out, "e-[Unknown command: XXXX", 24), "80 characters are accepted: %s", out);
+    out = send(&g_ctx, "db load 491%");
+    CHECK(!strcmp(out, "e-[Supplied buffer size 491 exceeds maximum of 490]\r\nm-ready\r\n"), "too big: %s", out);
+    out = send(&g_ctx, "db 00%");
+    CHECK(!strncmp(out, "e-[Buffer is full", 17), "db without load: %s", out);
+    out = send(&g_ctx, "db load 2%db 0102%infer 2 1%");
+    CHECK(strstr(out, "Input db has 2 elemented, expected 490\n") != NULL, "stale input warning: %s", out);
+    CHECK(strstr(out, "m-infer-start-2\r\nm-lap-us-") != NULL && strstr(out, "m-infer-done\r\nm-results-[0.") != NULL,
+          "infer sequence: %s", out);
+    out = send(&g_ctx, "profile%");
+    CHECK(!strcmp(out, "m-profile-[ULPMark for tinyML Firmware V0.0.1]\r\nm-model-[kws01]\r\n"
+                       "m-runner-[synthetic,self-test]\r\nm-ext-[edgeperf-binary-1]\r\nm-ready\r\n"), "profile: %s", out);
+}
+
+static void test_binary_switch(void)
+{
+    uint8_t frame[64];
+    size_t n, i;
+    static const uint8_t hello_v1[] = {1};
+    const char *out = send(&g_ctx, "binary 2%");
+    CHECK(!strcmp(out, "e-[Unsupported binary protocol version]\r\nm-ready\r\n"), "bad version: %s", out);
+    out = send(&g_ctx, "binary 1%");
+    CHECK(!strcmp(out, "m-binary-[1]\r\nm-ready\r\n"), "switch: %s", out);
+    n = ee_frame_build(EE_MSG_HELLO, 7, hello_v1, 1, frame, sizeof frame);
+    g_out_len = 0;
+    for (i = 0; i < n; i++) {
+        ee_feed(&g_ctx, frame[i]);
+    }
+    CHECK(g_out_len > 10 && (uint8_t)g_out[g_out_len - 1] == 0, "hello reply is one frame (%zu bytes)", g_out_len);
+    memcpy(frame, g_out, g_out_len);
+    n = ee_cobs_decode(frame, g_out_len - 1);
+    CHECK(n != (size_t)-1 && frame[0] == 0x81 && frame[1] == 7 && frame[2] == 1, "hello reply header");
+    CHECK(ee_crc32(0, frame, n - 4) == ((uint32_t)frame[n - 4] | (uint32_t)frame[n - 3] << 8 |
+                                        (uint32_t)frame[n - 2] << 16 | (uint32_t)frame[n - 1] << 24), "reply crc");
+    n = ee_frame_build(EE_MSG_EXIT, 8, NULL, 0, frame, sizeof frame);
+    g_out_len = 0;
+    for (i = 0; i < n; i++) {
+        ee_feed(&g_ctx, frame[i]);
+    }
+    out = send(&g_ctx, "name%");
+    CHECK(!strcmp(out, "m-name-dut-[unspecified]\r\nm-ready\r\n"), "back in ASCII after EXIT: %s", out);
+}
+
+static size_t unhex(const char *s, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    while (s[0] && s[1] && n < cap) {
+        unsigned v;
+        if (sscanf(s, "%2x", &v) != 1) {
+            break;
+        }
+        out[n++] = (uint8_t)v;
+        s += 2;
+    }
+    return n;
+}
+
+/* frames.txt: "frame TYPE SEQ PAYLOAD WIRE" (hex; PAYLOAD "-" when empty). */
+static void test_frame_vectors(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char lineb[8192], payload_hex[4000], wire_hex[4200];
+    static uint8_t payload[2000], wire[2100], built[2100];
+    unsigned type, seq;
+    int count = 0;
+    CHECK(f != NULL, "cannot open %s", path);
+    if (!f) {
+        return;
+    }
+    while (fgets(lineb, sizeof lineb, f)) {
+        size_t plen, wlen, n;
+        if (sscanf(lineb, "frame %x %x %3999s %4199s", &type, &seq, payload_hex, wire_hex) != 4) {
+            continue;
+        }
+        plen = strcmp(payload_hex, "-") ? unhex(payload_hex, payload, sizeof payload) : 0;
+        wlen = unhex(wire_hex, wire, sizeof wire);
+        n = ee_frame_build((uint8_t)type, (uint8_t)seq, payload, plen, built, sizeof built);
+        CHECK(n == wlen && !memcmp(built, wire, n), "vector %d encodes differently", count + 1);
+        n = ee_cobs_decode(wire, wlen - 1);
+        CHECK(n == plen + 6 && wire[0] == type && wire[1] == seq && !memcmp(wire + 2, payload, plen),
+              "vector %d decodes differently", count + 1);
+        count++;
+    }
+    fclose(f);
+    CHECK(count > 0, "no frame vectors in %s", path);
+    printf("frame vectors: %d\n", count);
+}
+
+int main(int argc, char **argv)
+{
+    test_fmt();
+    test_crc_cobs();
+    test_ascii();
+    test_binary_switch();
+    if (argc > 1) {
+        test_frame_vectors(argv[1]);
+    }
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
+}

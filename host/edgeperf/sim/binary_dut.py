@@ -1,0 +1,195 @@
+"""DUT side of the edgeperf binary protocol for the virtual board (protocols/binary/README.md).
+
+Written from the spec with `struct`, independently of the host's `construct` implementation,
+so the shared vectors cross-check two codebases. It works on the EembcDut's db buffer and
+port, so ASCII and binary uploads land in the same place, as on the firmware.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .eembc_dut import EembcDut
+
+VERSION = 1
+MAX_CHUNK = 4096
+HELLO, LOAD, DATA, INFER, BAUD, EXIT, ERROR = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0xFF
+E_CRC, E_LENGTH, E_TYPE, E_TOO_BIG, E_OFFSET, E_NOT_LOADED, E_ARG, E_BAUD, E_FRAMING = range(1, 10)
+#: Largest encoded frame a board accepts: body = type, seq, offset, chunk, crc; plus COBS overhead.
+RX_CAP = (2 + 4 + MAX_CHUNK + 4) + (2 + 4 + MAX_CHUNK + 4) // 254 + 2
+STANDARD_BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 2000000)
+
+
+def cobs_encode(data: bytes) -> bytes:
+    blocks, out, i = [], bytearray(), 0
+    block = bytearray()
+    while i < len(data):
+        if data[i] == 0:
+            blocks.append((block, True))
+            block = bytearray()
+        else:
+            block.append(data[i])
+            if len(block) == 254 and i + 1 < len(data):
+                blocks.append((block, False))
+                block = bytearray()
+        i += 1
+    blocks.append((block, False))
+    for body, _ in blocks:
+        out.append(len(body) + 1)
+        out += body
+    return bytes(out)
+
+
+def cobs_decode(data: bytes) -> bytes | None:
+    out, i = bytearray(), 0
+    while i < len(data):
+        code = data[i]
+        if code == 0 or i + code > len(data) or 0 in data[i + 1:i + code]:
+            return None
+        out += data[i + 1:i + code]
+        i += code
+        if code != 0xFF and i < len(data):
+            out.append(0)
+    return bytes(out)
+
+
+def frame(msg_type: int, seq: int, payload: bytes) -> bytes:
+    body = bytes((msg_type, seq)) + payload
+    return cobs_encode(body + struct.pack("<I", zlib.crc32(body))) + b"\x00"
+
+
+class BinaryDut:
+    """Frames in, frames out, for one EembcDut that switched with `binary 1%`."""
+
+    def __init__(self, dut: "EembcDut", set_baud: Callable[[int], None] | None = None) -> None:
+        self.dut = dut
+        self.set_baud = set_baud
+        self._rx = bytearray()
+        self._overflow = False
+        self._last: tuple[int, int] | None = None
+        self._reply = b""
+        self._leave = False
+
+    # -- output
+    def _send(self, msg_type: int, seq: int, payload: bytes, cache: bool = True) -> None:
+        wire = frame(msg_type, seq, payload)
+        if cache:
+            self._reply = wire
+        self.dut._write(wire)
+
+    def _error(self, seq: int, code: int, value: int = 0, cache: bool = True) -> None:
+        self._send(ERROR, seq, struct.pack("<BI", code, value), cache)
+
+    def _status(self, msg_type: int, seq: int, status: int, value: int) -> None:
+        self._send(msg_type | 0x80, seq, struct.pack("<BI", status, value))
+
+    # -- input
+    def feed(self, byte: int) -> bool:
+        """One wire byte; True once an EXIT has been answered (back to ASCII)."""
+        if byte:
+            if len(self._rx) < RX_CAP:
+                self._rx.append(byte)
+            else:
+                self._overflow = True
+            return False
+        wire, overflow = bytes(self._rx), self._overflow
+        self._rx.clear()
+        self._overflow = False
+        if overflow:
+            self._error(0, E_TOO_BIG, MAX_CHUNK, cache=False)
+        elif wire:
+            body = cobs_decode(wire)
+            if body is None:
+                self._error(0, E_FRAMING, cache=False)
+            else:
+                self.handle(body)
+        leave, self._leave = self._leave, False
+        return leave
+
+    def handle(self, body: bytes) -> None:
+        if len(body) < 6:
+            self._error(body[1] if len(body) >= 2 else 0, E_LENGTH, 6, cache=False)
+            return
+        msg_type, seq, payload = body[0], body[1], body[2:-4]
+        if zlib.crc32(body[:-4]) != struct.unpack("<I", body[-4:])[0]:
+            self._error(seq, E_CRC, cache=False)
+            return
+        if self._last == (msg_type, seq) and self._reply:
+            self.dut._write(self._reply)
+            return
+        self._last = (msg_type, seq)
+        handler = {HELLO: self._hello, LOAD: self._load, DATA: self._data, INFER: self._infer,
+                   BAUD: self._baud, EXIT: self._exit}.get(msg_type)
+        if handler is None:
+            self._error(seq, E_TYPE, msg_type)
+        else:
+            handler(seq, payload)
+
+    # -- messages
+    def _hello(self, seq: int, p: bytes) -> None:
+        if len(p) != 1:
+            return self._error(seq, E_LENGTH, 1)
+        if p[0] != VERSION:
+            return self._error(seq, E_ARG, VERSION)
+        model = self.dut.port.profile.encode()
+        runner = b"virtual-board"
+        flags = (2 if self.dut.energy_mode else 0) | (4 if self.set_baud else 0)
+        self._send(HELLO | 0x80, seq, struct.pack("<BHIB", VERSION, MAX_CHUNK, self.dut.max_input, flags)
+                   + bytes((len(model),)) + model + bytes((len(runner),)) + runner)
+
+    def _load(self, seq: int, p: bytes) -> None:
+        if len(p) != 4:
+            return self._error(seq, E_LENGTH, 4)
+        (size,) = struct.unpack("<I", p)
+        if size == 0:
+            return self._error(seq, E_ARG, 0)
+        if size > self.dut.max_input:
+            return self._error(seq, E_TOO_BIG, self.dut.max_input)
+        self.dut._buff_size, self.dut._buff_pos = size, 0
+        self._status(LOAD, seq, 0, size)
+
+    def _data(self, seq: int, p: bytes) -> None:
+        if not 5 <= len(p) <= 4 + MAX_CHUNK:
+            return self._error(seq, E_LENGTH, MAX_CHUNK)
+        (offset,), chunk = struct.unpack("<I", p[:4]), p[4:]
+        dut = self.dut
+        if dut._buff_size == 0:
+            return self._error(seq, E_NOT_LOADED, 0)
+        if offset != dut._buff_pos:
+            return self._error(seq, E_OFFSET, dut._buff_pos)
+        if len(chunk) > dut._buff_size - dut._buff_pos:
+            return self._error(seq, E_TOO_BIG, dut._buff_size)
+        dut._buffer[offset:offset + len(chunk)] = chunk
+        dut._buff_pos += len(chunk)
+        self._status(DATA, seq, 1 if dut._buff_pos == dut._buff_size else 0, dut._buff_pos)
+
+    def _infer(self, seq: int, p: bytes) -> None:
+        if len(p) != 8:
+            return self._error(seq, E_LENGTH, 8)
+        iterations, warmups = struct.unpack("<II", p)
+        if iterations == 0:
+            return self._error(seq, E_ARG, 0)
+        dut = self.dut
+        loaded = bytes(dut._buffer[:dut._buff_pos])
+        if dut._buff_pos != getattr(dut.port, "input_bytes", len(loaded)) or dut.port.load_tensor(loaded):
+            return self._error(seq, E_NOT_LOADED, dut._buff_pos)
+        t0, t1 = dut.timed_loop(iterations, warmups)
+        values = [float(v) for v in dut.port.scores()]  # type: ignore[attr-defined]
+        self._send(INFER | 0x80, seq, struct.pack(f"<IIB{len(values)}f", t0, t1, len(values), *values))
+
+    def _baud(self, seq: int, p: bytes) -> None:
+        if len(p) != 4:
+            return self._error(seq, E_LENGTH, 4)
+        (rate,) = struct.unpack("<I", p)
+        if self.set_baud is None or rate not in STANDARD_BAUDS:
+            return self._error(seq, E_BAUD, rate)
+        self._status(BAUD, seq, 0, rate)
+        self.set_baud(rate)
+
+    def _exit(self, seq: int, p: bytes) -> None:
+        self._status(EXIT, seq, 0, 0)
+        self._leave = True
