@@ -23,7 +23,7 @@ from .rules.progress import Progress
 from .results.terminal import print_summary
 from .farm.options import add_farm_options, farm_requested, farm_targets, runner
 from .rules.energy import EnergySettings
-from .run import EnergyWiring, Target, iter_failures, run_all
+from .run import EnergyWiring, Target, iter_failures
 
 #: Wall seconds the virtual board spends per modelled device second by default: 10x faster than the modelled MCU,
 #: so `edgeperf run` finishes in minutes. Device time (what is measured) is unaffected.
