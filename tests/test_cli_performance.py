@@ -68,3 +68,14 @@ def test_wrong_board_model_is_reported(tmp_path):
     assert proc.returncode == 1
     run = json.loads((results / "results.json").read_text())["runs"][0]
     assert "ic01" in run["error"]
+
+
+def test_a_model_for_another_benchmark_is_refused_before_anything_is_sent(tmp_path):
+    """The port does not even exist: the mismatch must be found before the host opens it."""
+    results = tmp_path / "res"
+    proc = _run("run", "-b", "kws01", "--model", str(REPO / "models" / "vww01.tflite"), "--port",
+                str(tmp_path / "no-such-port"), "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 1
+    run = json.loads((results / "results.json").read_text())["runs"][0]
+    assert run["error"].startswith("ModelError:") and "27648 input values" in run["error"]
+    assert "kws01 sends 490" in run["error"]

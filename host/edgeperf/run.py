@@ -15,7 +15,7 @@ from . import __version__
 from .benchmarks import Benchmark
 from .datasets import read_dataset
 from .dut import DutSession
-from .errors import ConfigError, EdgeperfError
+from .errors import ConfigError, EdgeperfError, ModelError
 from .golden import GoldenCheck
 from .links import open_link
 from .protocol.transcript import DeviceLog
@@ -71,6 +71,23 @@ class Target:
         return nullcontext(self.url)
 
 
+def check_model_fits(target: Target) -> None:
+    """A model that cannot be this benchmark's is refused before a byte goes to the board."""
+    if target.model is None:
+        return
+    from .modelinfo import inspect_model
+
+    bench = target.benchmark
+    info = inspect_model(target.model)
+    # The reference ports take int8 inputs, except ad01's, which takes 640 float32 values.
+    expected = bench.input_bytes // 4 if bench.name == "ad01" else bench.input_bytes
+    elements = info.inputs[0].elements if info.inputs else 0
+    if elements != expected:
+        raise ModelError(f"{target.model} takes {elements} input values, but {bench.name} sends {expected} per "
+                         f"inference: give the model flashed for {bench.name} with --model, or the benchmark that "
+                         "matches this model")
+
+
 def _model_entry(path: Path | None) -> dict[str, object] | None:
     if path is None:
         return None
@@ -116,6 +133,7 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings | Energy
     log = DeviceLog(folder.file(bench.name, mode, "log.txt"))
     started = time.time()
     try:
+        check_model_fits(target)
         files = read_dataset(target.dataset, bench)
         entry["dataset"] = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]]}
         with target.connect() as where:
