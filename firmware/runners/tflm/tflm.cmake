@@ -23,8 +23,16 @@ target_include_directories(ee_tflm PUBLIC "${CMAKE_CURRENT_LIST_DIR}" PRIVATE "$
   "${EE_TFLM_DIR}/third_party/cmsis_nn/Include")
 target_link_libraries(ee_tflm PUBLIC ee_core)
 target_compile_definitions(ee_tflm PRIVATE TF_LITE_STATIC_MEMORY TF_LITE_DISABLE_X86_NEON)
+# Optimisation of the TFLM sources. With Debian's arm-none-eabi-gcc 12, -O2 gave wrong outputs in
+# QEMU (host builds at -O2 and Arm builds at -O0 match Python TFLite Micro exactly): see README.
+if(CMAKE_SYSTEM_PROCESSOR STREQUAL "arm")
+  set(EE_TFLM_OPT "-O0" CACHE STRING "optimisation flags for the TFLM sources")
+else()
+  set(EE_TFLM_OPT "-O2" CACHE STRING "optimisation flags for the TFLM sources")
+endif()
+separate_arguments(EE_TFLM_OPT_LIST UNIX_COMMAND "${EE_TFLM_OPT}")
 target_compile_options(ee_tflm PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-std=c++17 -fno-exceptions -fno-rtti
-                       -fno-threadsafe-statics> -O2 -Wno-unused-parameter)
+                       -fno-threadsafe-statics> ${EE_TFLM_OPT_LIST} -Wno-unused-parameter)
 
 # A .tflite embedded as const data in library <target> (symbol ee_model_data); file(READ HEX)
 # needs no xxd on the build machine.
