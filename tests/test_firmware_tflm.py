@@ -50,3 +50,38 @@ def test_tflm_runner_matches_python_tflite_micro(profile: str, tflm_build_dir: P
             assert line + "\r\n" == port.results_line()
     finally:
         device.close()
+
+
+@pytest.mark.parametrize("profile", ["kws01", "ic01"])
+def test_tflm_in_qemu_matches_python_tflite_micro(profile: str, tmp_path_factory: pytest.TempPathFactory):
+    """The TFLM runner cross-compiled for the Cortex-M4 and run in QEMU prints the host's results."""
+    if not TFLM_DIR or not (Path(TFLM_DIR) / "tensorflow" / "lite" / "micro").is_dir():
+        pytest.skip("set EDGEPERF_TFLM_DIR to a TFLM tree (create_tflm_tree.py output) to build the C++ runner")
+    require_tools("cmake", "arm-none-eabi-g++", "qemu-system-arm")
+    from edgeperf.dut import DutSession
+    from edgeperf.links import open_link
+    from edgeperf.sim.qemu import QEMU_BOARDS, QemuProcess
+
+    board = QEMU_BOARDS["qemu-mps2-an386"]
+    toolchain = Path(__file__).resolve().parents[1] / "firmware" / "cmake" / "arm-none-eabi.cmake"
+    build_dir = Path(os.environ.get("EDGEPERF_TFLM_QEMU_BUILD") or tmp_path_factory.mktemp("fw-tflm-qemu"))
+    build = cmake_build(build_dir, f"-DEE_BOARD={board.name}", f"-DEE_TFLM_DIR={TFLM_DIR}", "-DEE_MODELS=kws01;ic01",
+                        f"-DCMAKE_TOOLCHAIN_FILE={toolchain}")
+    port = ReferencePort(profile, TflmRunner(model_path(profile)))
+    with QemuProcess(board, build / f"{board.name}-{profile}-tflm.elf") as qemu:
+        session = DutSession(open_link(qemu.url))
+        try:
+            identity = session.identify()
+            assert identity.model == profile and "tflite-micro" in identity.vendor
+            assert "m-runner-[tflite-micro]" in session.client.profile_lines
+            for seed in range(2):
+                data = bytes((i * (5 + seed) + seed * 17) % 256 for i in range(port.input_bytes))
+                session.upload(data)
+                reply = session.infer(1, 0, timeout=300)
+                assert port.load_tensor(data) is None
+                port.infer()
+                expected = [float(v) for v in port.results_line()[len("m-results-["):-3].split(",") if v]
+                assert reply.results == expected
+            assert session.stats.binary_uploads == 2
+        finally:
+            session.link.close()

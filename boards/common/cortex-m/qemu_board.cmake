@@ -20,3 +20,29 @@ foreach(model ${EE_MODELS})
                       -Wl,--gc-sections -T "${BOARD_DIR}/link.ld" -L "${COMMON_DIR}"
                       -Wl,-Map=${CMAKE_CURRENT_BINARY_DIR}/${EE_BOARD}-${model}.map)
 endforeach()
+
+# Optional: the same boards with the TFLite Micro runner and real models (EE_TFLM_DIR, see
+# firmware/runners/tflm/README.md): <board>-<model>-tflm.elf for each models/<model>.tflite.
+# Their results are model results; their timings count emulated instructions, not cycles.
+set(EE_TFLM_MODELS_DIR "${CMAKE_CURRENT_LIST_DIR}/../../../models" CACHE PATH "where <model>.tflite files are")
+set(EE_ARENA_BYTES 300000 CACHE STRING "TFLite Micro tensor arena")
+if(EE_TFLM_DIR)
+  include("${CMAKE_CURRENT_LIST_DIR}/../../../firmware/runners/tflm/tflm.cmake")
+  target_compile_options(ee_tflm PRIVATE ${BOARD_CPU_FLAGS} -ffunction-sections -fdata-sections)
+  foreach(model ${EE_MODELS})
+    if(EXISTS "${EE_TFLM_MODELS_DIR}/${model}.tflite")
+      ee_embed_model(ee_model_${model} "${EE_TFLM_MODELS_DIR}/${model}.tflite")
+      target_compile_options(ee_model_${model} PRIVATE ${BOARD_CPU_FLAGS})
+      set(target "${EE_BOARD}-${model}-tflm.elf")
+      add_executable(${target} "${COMMON_DIR}/startup.c" "${COMMON_DIR}/cortex_m.c" "${COMMON_DIR}/cmsdk_uart.c"
+                     "${COMMON_DIR}/qemu_main.c")
+      target_include_directories(${target} PRIVATE "${BOARD_DIR}" "${COMMON_DIR}")
+      target_compile_definitions(${target} PRIVATE EE_MODEL="${model}" EE_WITH_TFLM EE_ARENA_BYTES=${EE_ARENA_BYTES})
+      target_compile_options(${target} PRIVATE ${BOARD_CPU_FLAGS} -O2 -Wall -Wextra -Werror -ffunction-sections)
+      target_link_libraries(${target} PRIVATE ee_tflm ee_model_${model} ee_synthetic ee_core)
+      set_target_properties(${target} PROPERTIES LINKER_LANGUAGE CXX)
+      target_link_options(${target} PRIVATE ${BOARD_CPU_FLAGS} -nostartfiles --specs=nano.specs --specs=nosys.specs
+                          -Wl,--gc-sections -T "${BOARD_DIR}/link.ld" -L "${COMMON_DIR}")
+    endif()
+  endforeach()
+endif()

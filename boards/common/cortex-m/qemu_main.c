@@ -8,6 +8,15 @@
 #include "ee/core.h"
 #include "synthetic.h"
 
+#ifdef EE_WITH_TFLM
+#include "tflm_runner.h"
+extern const uint8_t ee_model_data[];
+static uint8_t g_arena[EE_ARENA_BYTES] __attribute__((aligned(16)));
+#define RUNNER_LABEL " tflite-micro"
+#else
+#define RUNNER_LABEL " synthetic self-test, not a model result"
+#endif
+
 #ifndef EE_MODEL
 #define EE_MODEL "kws01"
 #endif
@@ -18,7 +27,9 @@
 #define UART ((cmsdk_uart *)BOARD_UART_BASE)
 
 static uint8_t g_buffer[EE_SYNTHETIC_MAX_INPUT];
+#ifndef EE_WITH_TFLM
 static ee_synthetic g_synthetic;
+#endif
 static ee_runner g_runner;
 static ee_ctx g_ctx;
 
@@ -66,10 +77,20 @@ int main(void)
     cm_clock_init(BOARD_CORE_HZ);
     cmsdk_uart_init(UART, BOARD_PCLK_HZ, 115200u, BOARD_UART_RX_IRQ);
     cm_irq_enable();
+#ifdef EE_WITH_TFLM
+    if (ee_tflm_init(&g_runner, ee_model_data, EE_MODEL, g_arena, sizeof g_arena) != 0) {
+        static const char msg[] = "e-[TFLite Micro init failed: model, profile or arena size]\r\n";
+        hal_write(NULL, (const uint8_t *)msg, sizeof msg - 1);
+        for (;;) {
+            cm_wfi();
+        }
+    }
+#else
     ee_synthetic_init(&g_synthetic, &g_runner, EE_MODEL, EE_SYNTHETIC_MACS);
+#endif
     cfg.hal = &g_hal;
     cfg.runner = &g_runner;
-    cfg.vendor = "edgeperf " BOARD_NAME " synthetic self-test, not a model result";
+    cfg.vendor = "edgeperf " BOARD_NAME RUNNER_LABEL;
     cfg.model = EE_MODEL;
     cfg.buffer = g_buffer;
     cfg.buffer_size = g_runner.input_bytes;

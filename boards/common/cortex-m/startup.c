@@ -1,9 +1,12 @@
-/* Vector table and reset handler for the bare-metal Cortex-M ports (no vendor SDK needed).
+/* Vector table and reset handler for the bare-metal Cortex-M ports (no vendor SDK needed):
+ * FPU on, .data copied, .bss cleared, C++ static constructors run, then main().
  * The FPU is enabled before any memory loop: GCC 12 vectorises the .data/.bss loops with
  * FP/MVE instructions at -O2/-O3, which fault (NOCP) while CP10/CP11 are off. */
 #include <stdint.h>
 
 extern uint32_t __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__, __StackTop;
+extern void (*__init_array_start[])(void);
+extern void (*__init_array_end[])(void);
 extern int main(void);
 
 void Reset_Handler(void);
@@ -33,6 +36,9 @@ void Reset_Handler(void)
     }
     for (dst = &__bss_start__; dst < &__bss_end__;) {
         *dst++ = 0;
+    }
+    for (void (**ctor)(void) = __init_array_start; ctor < __init_array_end; ctor++) {
+        (*ctor)();
     }
     main();
     for (;;) {
