@@ -242,11 +242,10 @@ def _energy_run(target: Target, url: str, monitor_spec: str | None, files: list,
                 link.close()
 
 
-def run_all(targets: list[Target], mode: str, settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
-            progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
-            scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
-    """Run every target in turn; results.json and results.txt are rewritten after each one."""
-    document: dict[str, object] = {
+def new_document(mode: str, settings: PerformanceSettings | EnergySettings, command: list[str] | None,
+                 scenario: str | None, **extra: object) -> dict[str, object]:
+    """The results.json header: provenance, mode and the settings that produced every number."""
+    return {
         "schema": SCHEMA,
         "edgeperf_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -256,8 +255,16 @@ def run_all(targets: list[Target], mode: str, settings: PerformanceSettings | En
         "scenario": scenario,
         "settings": asdict(settings) if mode in ("performance", "energy") and not scenario else {},
         "units": UNITS,
+        **extra,
         "runs": [],
     }
+
+
+def run_all(targets: list[Target], mode: str, settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
+            progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
+            scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
+    """Run every target in turn; results.json and results.txt are rewritten after each one."""
+    document = new_document(mode, settings, command, scenario)
     runs: list[dict[str, object]] = document["runs"]  # type: ignore[assignment]
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:

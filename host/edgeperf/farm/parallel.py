@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
-import sys
 import time
 import traceback
 from collections import Counter
-from dataclasses import asdict
 from multiprocessing.connection import Connection, wait
 
-from .. import __version__
 from ..errors import ConfigError
 from ..results import ResultsFolder
-from ..results.schema import SCHEMA, UNITS
 from ..results.summary import run_summary
 from ..rules.performance import PerformanceSettings
 from ..rules.progress import Progress
 from ..rules.scenarios import EdgeProfile
-from ..run import Target, run_target
+from ..run import Target, new_document, run_target
 
 
 def target_folders(targets: list[Target], folder: ResultsFolder) -> list[ResultsFolder]:
@@ -61,19 +56,8 @@ def run_parallel(targets: list[Target], mode: str, settings: PerformanceSettings
     if shared:
         raise ConfigError(f"--parallel: several targets use {shared[0]}; a board runs one benchmark at a time, "
                           "so give each target its own board (--target BENCH@URL) or drop --parallel")
-    document: dict[str, object] = {
-        "schema": SCHEMA,
-        "edgeperf_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": command or [],
-        "host": {"python": sys.version.split()[0], "platform": platform.platform()},
-        "mode": mode,
-        "scenario": scenario,
-        "settings": asdict(settings) if mode == "performance" and not scenario else {},
-        "units": UNITS,
-        "parallel": {"boards": len(targets), "processes": len(targets)},
-        "runs": [],
-    }
+    document = new_document(mode, settings, command, scenario,
+                            parallel={"boards": len(targets), "processes": len(targets)})
     folder.write_json("results.json", document)
     context = multiprocessing.get_context("fork")
     entries: list[dict[str, object] | None] = [None] * len(targets)

@@ -29,29 +29,15 @@ from .progress import Progress
 
 
 @dataclass(frozen=True)
-class EnergySettings:
+class EnergySettings(rules.WindowSettings):
     """Every knob of an energy run; written verbatim into the results."""
 
-    windows: int = rules.WINDOWS
-    min_window_seconds: float = rules.MIN_WINDOW_SECONDS
-    min_iterations: int = rules.MIN_WINDOW_ITERATIONS
-    target_margin: float = 1.15
-    warmups: int = 3
-    probe_min_seconds: float = 0.2
     #: Seconds of samples to wait for after a loop, so its closing edge has surely arrived.
     settle_seconds: float = 0.25
-    #: A window that came out short is re-run with a recomputed count at most this often ...
-    max_window_repeats: int = 2
-    #: ... and a window with a bad edge or damaged samples at most this often.
+    #: A window with a bad edge or damaged samples is measured again at most this often.
     max_fault_repeats: int = 3
     #: A window whose edge-to-edge time is this far from the probed expectation is rejected.
     duration_tolerance: float = 0.25
-    profile: str = "mlperf-tiny"
-
-    @classmethod
-    def quick(cls) -> "EnergySettings":
-        """Development profile: 1 s windows. Never rule-compliant, and labelled so."""
-        return cls(min_window_seconds=1.0, warmups=1, profile="quick")
 
 
 @dataclass
@@ -186,10 +172,6 @@ def _check_reply(lines: list[str], iterations: int) -> None:
         raise EnergyWindowError(f"incomplete infer reply: {lines!r}")
 
 
-def iterations_for(latency_us: float, settings: EnergySettings) -> int:
-    return rules.iterations_for(latency_us, settings.min_window_seconds, settings.target_margin, settings.min_iterations)
-
-
 def _probe(meter: EnergyMeter, settings: EnergySettings, progress: Progress) -> float:
     iterations = 1
     while True:
@@ -245,7 +227,7 @@ def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark,
     progress.status("uploading probe input")
     session.upload(benchmark.window(chosen[0].read()), progress.upload)
     latency_us = _probe(meter, settings, progress)
-    iterations = iterations_for(latency_us, settings)
+    iterations = settings.iterations_for(latency_us)
     progress.advance()
 
     windows: list[EnergyWindow] = []
@@ -264,7 +246,7 @@ def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark,
             latency_us = loop.energy.seconds * 1e6 / iterations
             notes.append(f"window {index} lasted {loop.energy.seconds:.3f} s < {settings.min_window_seconds:g} s; "
                          "repeated with a new count")
-            iterations = iterations_for(latency_us, settings)
+            iterations = settings.iterations_for(latency_us)
         energy = loop.energy
         window = EnergyWindow(index, item.path.name, iterations, settings.warmups, energy.seconds,
                               energy.joules * 1e6, energy.joules * 1e6 / iterations, energy.watts * 1000,

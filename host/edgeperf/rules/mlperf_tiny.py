@@ -34,6 +34,31 @@ def verdict(checks: list[RuleCheck]) -> str:
     return "NOT run under MLPerf Tiny rules: " + "; ".join(f"{c.rule}: {c.detail}" for c in missed)
 
 
+@dataclass(frozen=True)
+class WindowSettings:
+    """The knobs every windowed mode (performance, energy) shares; written verbatim into the results."""
+
+    windows: int = WINDOWS
+    min_window_seconds: float = MIN_WINDOW_SECONDS
+    min_iterations: int = MIN_WINDOW_ITERATIONS
+    #: Aim this much above the minimum so timer jitter never drops a window below it.
+    target_margin: float = 1.15
+    warmups: int = 3
+    #: A probe shorter than this is repeated with more iterations, so a 1 kHz timer still gives 1 % resolution.
+    probe_min_seconds: float = 0.2
+    #: Windows that came out short are re-run with a recomputed count at most this often.
+    max_window_repeats: int = 2
+    profile: str = "mlperf-tiny"
+
+    @classmethod
+    def quick(cls):  # type: ignore[no-untyped-def]
+        """Development profile: 1 s windows. Never rule-compliant, and labelled so."""
+        return cls(min_window_seconds=1.0, warmups=1, profile="quick")
+
+    def iterations_for(self, latency_us: float) -> int:
+        return iterations_for(latency_us, self.min_window_seconds, self.target_margin, self.min_iterations)
+
+
 def iterations_for(latency_us: float, min_window_seconds: float, margin: float, min_iterations: int) -> int:
     """The smallest iteration count whose window meets both minimums, with a safety margin on the time."""
     return max(min_iterations, math.ceil(min_window_seconds * margin * 1e6 / latency_us))

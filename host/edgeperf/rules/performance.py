@@ -23,27 +23,11 @@ from .progress import Progress
 
 
 @dataclass(frozen=True)
-class PerformanceSettings:
+class PerformanceSettings(rules.WindowSettings):
     """Every knob of a performance run; written verbatim into the results."""
 
-    windows: int = rules.WINDOWS
-    min_window_seconds: float = rules.MIN_WINDOW_SECONDS
-    min_iterations: int = rules.MIN_WINDOW_ITERATIONS
-    #: Aim this much above the minimum so timer jitter never drops a window below it.
-    target_margin: float = 1.15
-    warmups: int = 3
-    #: A probe shorter than this is repeated with more iterations, so a 1 kHz device timer still gives 1 % resolution.
-    probe_min_seconds: float = 0.2
     #: Host-side time allowed for one inference before the probe has measured anything.
     probe_timeout_seconds: float = 120.0
-    #: Windows that came out short are re-run with a recomputed count at most this often.
-    max_window_repeats: int = 2
-    profile: str = "mlperf-tiny"
-
-    @classmethod
-    def quick(cls) -> "PerformanceSettings":
-        """Development profile: 1 s windows. Never rule-compliant, and labelled so."""
-        return cls(min_window_seconds=1.0, warmups=1, profile="quick")
 
 
 @dataclass
@@ -119,10 +103,6 @@ def probe_latency(session: DutSession, settings: PerformanceSettings, progress: 
         timeout = _infer_timeout(iterations, 1, per)
 
 
-def iterations_for(latency_us: float, settings: PerformanceSettings) -> int:
-    return rules.iterations_for(latency_us, settings.min_window_seconds, settings.target_margin, settings.min_iterations)
-
-
 def _check(result_windows: list[Window], settings: PerformanceSettings, files: list[DatasetFile],
            md5: str | None, benchmark: Benchmark) -> list[rules.RuleCheck]:
     measured = [rules.MeasuredWindow(w.index, w.file, w.seconds, w.iterations) for w in result_windows]
@@ -149,7 +129,7 @@ def run_performance(session: DutSession, benchmark: Benchmark, files: list[Datas
     progress.status("uploading probe input")
     session.upload(benchmark.window(chosen[0].read()), progress.upload)
     latency_us = probe_latency(session, settings, progress)
-    iterations = iterations_for(latency_us, settings)
+    iterations = settings.iterations_for(latency_us)
     progress.advance()
 
     windows: list[Window] = []
@@ -171,7 +151,7 @@ def run_performance(session: DutSession, benchmark: Benchmark, files: list[Datas
             repeats += 1
             latency_us = elapsed / iterations
             notes.append(f"window {index} lasted {elapsed / 1e6:.3f} s < {settings.min_window_seconds:g} s; repeated with a new count")
-            iterations = iterations_for(latency_us, settings)
+            iterations = settings.iterations_for(latency_us)
         windows.append(Window(index, item.path.name, iterations, settings.warmups, reply.t0_us or 0, reply.t1_us or 0,
                               elapsed, iterations / (elapsed / 1e6), reply.results, upload.seconds, repeats))
         progress.advance()
