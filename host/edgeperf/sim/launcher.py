@@ -16,6 +16,17 @@ from pathlib import Path
 from ..errors import SimulatorError
 
 
+def terminate(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 5 s: a simulator process never outlives its run."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @dataclass
 class VirtualBoardProcess:
     """A running `python -m edgeperf.sim.board`; use as a context manager so it never outlives the run."""
@@ -76,13 +87,7 @@ class VirtualBoardProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate(proc)
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 stream.close()

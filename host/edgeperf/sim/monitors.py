@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from abc import ABC, abstractmethod
 import time
 from collections.abc import Callable
 
@@ -40,7 +41,7 @@ class MonitorFaults:
         return False
 
 
-class _Streamer:
+class _Streamer(ABC):
     """The acquisition loop shared by both monitors: which samples are due, and their exact charge."""
 
     def __init__(self, timeline: Timeline, write: Writer, noise: float, seed: int) -> None:
@@ -91,8 +92,9 @@ class _Streamer:
                     self._done = due
             time.sleep(TICK_S)
 
+    @abstractmethod
     def emit(self, first: int, bounds: np.ndarray, amps: np.ndarray) -> None:
-        raise NotImplementedError
+        """Send samples `first`.. (their period bounds and mean currents) in the monitor's encoding."""
 
 
 def mantissa_exponent(value: float) -> str:

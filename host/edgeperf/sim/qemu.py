@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, SimulatorError
+from .launcher import terminate
 
 #: 2^3 ns of device time per instruction (125 MIPS): close to a 120 MHz Cortex-M4, fast on the host.
 ICOUNT_SHIFT = 3
@@ -141,13 +141,8 @@ class QemuProcess:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            terminate(proc)
         if self._log is not None:
             self._log.close()
             self._log = None
