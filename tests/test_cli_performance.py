@@ -79,3 +79,38 @@ def test_a_model_for_another_benchmark_is_refused_before_anything_is_sent(tmp_pa
     run = json.loads((results / "results.json").read_text())["runs"][0]
     assert run["error"].startswith("ModelError:") and "27648 input values" in run["error"]
     assert "kws01 sends 490" in run["error"]
+
+
+def test_a_dataset_of_another_benchmark_is_refused_before_the_port_is_opened(tmp_path):
+    """ic01's label file (10 classes) under kws01/, with files of kws01's size: refused by its class count."""
+    folder = tmp_path / "data" / "kws01"
+    folder.mkdir(parents=True)
+    (folder / "x.bin").write_bytes(bytes(490))
+    (folder / "y_labels.csv").write_text("x.bin,10,3\n")
+    results = tmp_path / "res"
+    proc = _run("run", "-b", "kws01", "--dataset", str(tmp_path / "data"), "--port", str(tmp_path / "no-such-port"),
+                "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 1
+    error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
+    assert error.startswith("DatasetError:") and "10 classes, but kws01 has 12" in error
+    assert "no-such-port" not in error  # nothing was opened
+
+
+def test_a_model_with_another_output_size_is_refused_before_the_port_is_opened(tmp_path):
+    """kws01's model re-declared with 10 outputs (a real .tflite file): its input fits, its classes do not."""
+    import flatbuffers
+    from tflite_micro import runtime
+
+    model = runtime.schema_fb.ModelT.InitFromPackedBuf((REPO / "models" / "kws01.tflite").read_bytes(), 0)
+    graph = model.subgraphs[0]
+    graph.tensors[graph.outputs[0]].shape = [1, 10]
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    wrong = tmp_path / "kws-10-classes.tflite"
+    wrong.write_bytes(bytes(builder.Output()))
+    results = tmp_path / "res"
+    proc = _run("run", "-b", "kws01", "--model", str(wrong), "--port", str(tmp_path / "no-such-port"),
+                "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 1
+    error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
+    assert error.startswith("ModelError:") and "gives 10 output values, but kws01 scores 12 classes" in error

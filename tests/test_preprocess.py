@@ -137,3 +137,12 @@ def test_preprocess_command(tmp_path):
     again = subprocess.run([sys.executable, "-m", "edgeperf.cli", "preprocess", "ic01", str(tmp_path / "cifar"),
                             str(tmp_path / "out")], env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "already holds a dataset" in again.stderr
+
+
+def test_a_label_outside_the_class_count_is_named(tmp_path):
+    folder = tmp_path / "kws01"
+    folder.mkdir()
+    (folder / "a.bin").write_bytes(bytes(490))
+    (folder / "y_labels.csv").write_text("a.bin,12,12\n")
+    with pytest.raises(DatasetError, match=r"y_labels.csv:1: class 12 is outside 0..11"):
+        read_dataset(tmp_path, get_benchmark("kws01"))

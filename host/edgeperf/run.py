@@ -86,6 +86,10 @@ def check_model_fits(target: Target) -> None:
         raise ModelError(f"{target.model} takes {elements} input values, but {bench.name} sends {expected} per "
                          f"inference: give the model flashed for {bench.name} with --model, or the benchmark that "
                          "matches this model")
+    outputs = info.outputs[0].elements if info.outputs else 0
+    if bench.classes and outputs != len(bench.classes):
+        raise ModelError(f"{target.model} gives {outputs} output values, but {bench.name} scores {len(bench.classes)} "
+                         f"classes: give the model trained for {bench.name} with --model")
 
 
 def _model_entry(path: Path | None) -> dict[str, object] | None:

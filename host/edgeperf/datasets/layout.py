@@ -41,6 +41,15 @@ def read_dataset(root: Path, benchmark: Benchmark) -> list[DatasetFile]:
                 num_classes, label_no = int(classes), int(label)
             except ValueError:
                 raise DatasetError(f"{labels}:{row_no}: classes and class must be integers, got {row!r}") from None
+            # ad01's labels are normal (0) / anomalous (1); a classifier's count is its output size.
+            expected_classes = len(benchmark.classes) or 2
+            if num_classes != expected_classes:
+                raise DatasetError(
+                    f"{labels}:{row_no}: {num_classes} classes, but {benchmark.name} has {expected_classes}; "
+                    f"is this the label file of another benchmark? Give the dataset root that holds {benchmark.name}/"
+                )
+            if not 0 <= label_no < num_classes:
+                raise DatasetError(f"{labels}:{row_no}: class {label_no} is outside 0..{num_classes - 1}")
             if benchmark.window_stride is not None and len(row) >= 5:
                 window, stride = int(row[3]), int(row[4])
                 if (window, stride) != (benchmark.input_bytes, benchmark.window_stride):
