@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import DeviceError, ProtocolError
+from ..errors import BoardReset, DeviceError, ProtocolError
 from .lines import LineReader
 
 TERMINATOR = "%"
@@ -28,6 +28,8 @@ _RESULTS = re.compile(r"^m-results-\[(.*)\]$")
 _MODE = re.compile(r"^m-timestamp-mode-(\w+)$")
 _WARMUP_START = re.compile(r"^m-warmup-start-(\d+)$")
 _INFER_START = re.compile(r"^m-infer-start-(\d+)$")
+#: Lines only `ee_benchmark_initialize` prints: seen inside a reply, they mean the board rebooted.
+BOOT_LINES = re.compile(r"^(m-timestamp-mode-\w+|m-init-done)$")
 
 
 def check_command(command: str) -> None:
@@ -158,6 +160,8 @@ class EembcClient:
             line = self.reader.readline(timeout)
             if line == READY:
                 return lines
+            if BOOT_LINES.match(line):
+                raise BoardReset(f"the board rebooted (boot banner {line!r}) while answering {command!r}")
             lines.append(line)
 
     def name(self, timeout: float = 2.0) -> str:
