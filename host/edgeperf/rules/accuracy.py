@@ -2,7 +2,9 @@
 
 Anomaly-detection files are inferred window by window and scored as the mean window score.
 Each file's result is journaled as soon as it is known, so an interrupted run resumes
-where it stopped instead of starting over.
+where it stopped instead of starting over. A sample hit by a link or board fault is uploaded
+and inferred again from scratch (`DutSession.measure`), and its results are read twice
+(`infer`, then `results`) so a digit garbled on the link cannot pass unseen.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..benchmarks import Benchmark
 from ..errors import ConfigError
 from ..datasets import DatasetFile
 from ..dut import DutSession
+from ..protocol.eembc import InferReply
 from ..golden import GoldenCheck
 from ..metrics import binary_auc, one_vs_rest_auc, top1
 from ..results.journal import Journal
@@ -41,6 +44,8 @@ class AccuracyResult:
     golden: dict[str, object] = field(default_factory=dict)
     #: Per file: device time of one inference (mean over ad01's windows); None when the board printed no timestamps.
     latencies_us: list[float | None] = field(default_factory=list)
+    #: Per file: the faults met while measuring it (each touched measurement was taken again).
+    faults: list[list[str]] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -56,8 +61,9 @@ class AccuracyResult:
             "rules": [c.to_dict() for c in self.checks],
             "verdict": self.verdict,
             "golden": self.golden,
-            "samples": [{"label": label, "scores": scores, "latency_us": latency}
-                        for label, scores, latency in zip(self.labels, self.scores, self.latencies_us)],
+            "samples": [{"label": label, "scores": scores, "latency_us": latency, "faults": faults}
+                        for label, scores, latency, faults in zip(self.labels, self.scores, self.latencies_us,
+                                                                  self.faults)],
         }
 
 
@@ -113,13 +119,21 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
         data = item.read()
         window_scores = []
         window_us: list[int] = []
+        file_faults: list[str] = []
         problems: dict[str, list[str]] = {name: [] for name in golden.runtimes} if golden else {}
         for index in range(benchmark.windows_per_file):
             progress.status(f"{item.path.name}" + (f" window {index + 1}/{benchmark.windows_per_file}"
                                                     if benchmark.windows_per_file > 1 else ""))
             upload = benchmark.window(data, index)
-            session.upload(upload)
-            reply = session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT)
+
+            def sample() -> InferReply:
+                session.upload(upload)
+                reply = session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT)
+                session.confirm_results(reply)
+                return reply
+
+            reply, faults = session.measure(f"{item.path.name} window {index}", sample)
+            file_faults += faults
             results = reply.results
             window_scores.append(results)
             if reply.t0_us is not None and reply.t1_us is not None:
@@ -132,7 +146,8 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
             progress.advance()
         record = {"file": item.path.name, "label": item.label,
                   "scores": np.mean(np.array(window_scores, dtype=np.float64), axis=0).tolist(),
-                  "latency_us": float(np.mean(window_us)) if len(window_us) == len(window_scores) else None}
+                  "latency_us": float(np.mean(window_us)) if len(window_us) == len(window_scores) else None,
+                  "faults": file_faults}
         if golden:
             record["golden"] = problems
         journal.append(record)
@@ -149,7 +164,7 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
                              "tolerance": golden.describe_tolerance(name)}
     return AccuracyResult(benchmark.name, len(files), labels.tolist(), scores.tolist(), metrics,
                           _checks(benchmark, metrics, len(files)), resumed, summary,
-                          [r.get("latency_us") for r in ordered])
+                          [r.get("latency_us") for r in ordered], [r.get("faults", []) for r in ordered])
 
 
 def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile]) -> dict[str, str]:
