@@ -186,7 +186,7 @@ class DutSession:
                     self.stats.board_resets += 1
                 elif isinstance(cause, LinkError) and not isinstance(cause, LinkTimeout):
                     self._reopen(cause)
-                elif isinstance(cause, LinkTimeout) and not self._answers():
+                if not self._answers():
                     self._reset_hung(cause)
                 before = self.identity
                 after = self.identify(boot_wait=self.policy.boot_seconds)
@@ -202,7 +202,7 @@ class DutSession:
                 cause = exc
 
     def _answers(self) -> bool:
-        """After a timeout: is the board alive (slow, or its reply was lost) or hung?"""
+        """Is the board alive (its reply was lost or garbled, or it was slow), or hung?"""
         self.reader.drain(quiet=0.2)
         try:
             self.client.name(self.policy.probe_seconds)
@@ -263,9 +263,9 @@ class DutSession:
                     self._upload_binary(data, progress)
                 else:
                     self._upload_once(data, progress)
-            except BoardReset:
-                raise  # the board must be re-identified first
-            except (DeviceError, ProtocolError, LinkTimeout) as exc:
+            except (BoardReset, LinkTimeout):
+                raise  # the board rebooted or went silent: it must be recovered and re-identified first
+            except (DeviceError, ProtocolError) as exc:
                 last_error = exc
                 self.reader.drain(quiet=0.1)
                 continue
@@ -298,7 +298,7 @@ class DutSession:
             # the board sees (an e- line and m-ready, drained), so the next command starts clean.
             self.link.write(b"\x00" + binary.encode_frame(binary.Msg.EXIT, (client.seq + 1) & 0xFF) + b"%")
             self.reader.drain(quiet=0.2)
-            raise
+            raise ProtocolError(f"binary upload failed: {exc}") from exc
         finally:
             self.stats.binary_retransmissions += client.retransmissions
         self.stats.binary_uploads += 1
