@@ -41,8 +41,8 @@ class RecoveryPolicy:
     command_attempts: int = 3
     #: Tries of one upload (each restarts with `db load`).
     upload_attempts: int = 3
-    #: Recoveries (reopen, reset, re-identify) allowed in one session before the run stops.
-    max_recoveries: int = 10
+    #: Recoveries (reopen, reset, re-identify) allowed for one measurement (a window or a sample) before the run stops.
+    max_recoveries: int = 5
     #: Attempts to reopen a port that went away, and the pause between them.
     reopen_attempts: int = 10
     reopen_interval_seconds: float = 0.5
@@ -75,6 +75,8 @@ class SessionStats:
     #: Board brought back to a known state (re-identified), and measurements discarded and taken again.
     recoveries: int = 0
     repeated_measurements: int = 0
+    #: Reply lines that were not protocol (debug prints, line noise): logged and ignored.
+    stray_lines: int = 0
     #: Every fault and what was done about it, in order (also in the device log).
     faults: list[str] = field(default_factory=list)
 
@@ -96,7 +98,7 @@ class DutSession:
             raise ValueError(f"chunk_bytes must be 1..{MAX_CHUNK_BYTES}")
         self.link = link
         self.reader = LineReader(link, log)
-        self.client = EembcClient(self.reader)
+        self.client = EembcClient(self.reader, on_stray=self._stray)
         self.command_timeout = command_timeout
         self.chunk_bytes = chunk_bytes
         self.policy = policy
@@ -105,6 +107,7 @@ class DutSession:
         self.stats = SessionStats()
         #: True while the board's buffer holds the last upload (a recovery may have lost it).
         self.loaded = False
+        self._recoveries_left = policy.max_recoveries
         self.identity: Identity | None = None
         #: Upload with the binary protocol when the board advertises it (`binary=False`: ASCII only).
         self.binary_allowed = binary
@@ -113,6 +116,9 @@ class DutSession:
     @property
     def log(self) -> DeviceLog:
         return self.reader.log
+
+    def _stray(self, line: str) -> None:
+        self.stats.stray_lines += 1
 
     def note_fault(self, text: str) -> None:
         """Count and log one fault or recovery step."""
@@ -160,6 +166,7 @@ class DutSession:
         `body` runs again from the start (its upload included, see `loaded`), never reusing a part.
         """
         mark = len(self.stats.faults)
+        self._recoveries_left = self.policy.max_recoveries
         while True:
             try:
                 return body(), self.stats.faults[mark:]
@@ -174,13 +181,14 @@ class DutSession:
         """Bring the board back to a known state: reopen a lost port, reset a hung board, re-identify it."""
         self.loaded = False
         while True:
-            self.stats.recoveries += 1
-            if self.stats.recoveries > self.policy.max_recoveries:
+            self._recoveries_left -= 1
+            if self._recoveries_left < 0:
                 raise DeviceError(
-                    f"gave up after {self.policy.max_recoveries} recoveries from link or board faults (last: {cause}). "
-                    "The link or the board is too unreliable to measure: check the cable, the USB hub and the board's "
-                    "supply, or raise --max-recoveries."
+                    f"gave up after {self.policy.max_recoveries} recoveries from link or board faults in one "
+                    f"measurement (last: {cause}). The link or the board is too unreliable to measure: check the "
+                    "cable, the USB hub and the board's supply, or raise --max-recoveries."
                 ) from cause
+            self.stats.recoveries += 1
             try:
                 if isinstance(cause, BoardReset):
                     self.stats.board_resets += 1

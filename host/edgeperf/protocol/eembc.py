@@ -8,6 +8,7 @@ with `m-ready`; `e-[...]` lines are errors; free-form lines may appear anywhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import BoardReset, DeviceError, ProtocolError
@@ -145,8 +146,10 @@ class Identity:
 class EembcClient:
     """Sends one command at a time and returns the lines up to `m-ready`."""
 
-    def __init__(self, reader: LineReader) -> None:
+    def __init__(self, reader: LineReader, on_stray: Callable[[str], None] | None = None) -> None:
+        """`on_stray` hears every reply line that is not protocol (`m-`/`e-`): debug prints, noise."""
         self.reader = reader
+        self._on_stray = on_stray
         #: Every line of the last `profile` reply, extension lines (e.g. m-ext-[...]) included.
         self.profile_lines: list[str] = []
 
@@ -162,6 +165,8 @@ class EembcClient:
                 return lines
             if BOOT_LINES.match(line):
                 raise BoardReset(f"the board rebooted (boot banner {line!r}) while answering {command!r}")
+            if self._on_stray and not line.startswith(("m-", "e-")):
+                self._on_stray(line)
             lines.append(line)
 
     def name(self, timeout: float = 2.0) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..benchmarks import Benchmark
-from ..errors import ConfigError
+from ..errors import ConfigError, ProtocolError
 from ..datasets import DatasetFile
 from ..dut import DutSession
 from ..protocol.eembc import InferReply
@@ -28,8 +28,18 @@ from .progress import Progress
 
 #: Size of the official accuracy sets (ad01 also accepts the 72-file alternative list).
 OFFICIAL_SET_SIZES = {"kws01": (1000,), "vww01": (1000,), "ic01": (200,), "ad01": (248, 72)}
-#: Host deadline for one `infer 1 0`: generous, a single inference on the slowest board is seconds.
+#: Host deadline for the first `infer 1 0`: generous, a single inference on the slowest board is seconds.
+#: Later ones are derived from the board's measured latency, so a lost reply costs seconds, not a minute.
 SINGLE_INFERENCE_TIMEOUT = 60.0
+
+
+#: A sample's device time this far (relative) from the last one is measured again and kept only when confirmed:
+#: a digit lost or doubled in an `m-lap-us` line moves it by far more.
+LATENCY_TOLERANCE = 0.5
+
+
+def _infer_timeout(latency_us: float | None) -> float:
+    return SINGLE_INFERENCE_TIMEOUT if latency_us is None else min(SINGLE_INFERENCE_TIMEOUT, latency_us / 1e6 * 2 + 10)
 
 
 @dataclass
@@ -113,6 +123,7 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
     total_windows = len(files) * benchmark.windows_per_file
     progress.begin(total=total_windows, description=f"{benchmark.name} accuracy")
     progress.advance(resumed * benchmark.windows_per_file)
+    latency_us: float | None = None
     for item in files:
         if item.path.name in done:
             continue
@@ -126,10 +137,18 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
                                                     if benchmark.windows_per_file > 1 else ""))
             upload = benchmark.window(data, index)
 
+            suspect: list[int] = []  # device times not yet confirmed
+
             def sample() -> InferReply:
                 session.upload(upload)
-                reply = session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT)
+                reply = session.infer(1, 0, _infer_timeout(latency_us))
                 session.confirm_results(reply)
+                if reply.t0_us is not None and reply.t1_us is not None and latency_us is not None:
+                    elapsed = reply.elapsed_us
+                    if not any(_agree(elapsed, known) for known in (latency_us, *suspect)):
+                        suspect.append(elapsed)
+                        raise ProtocolError(f"{elapsed} us for one inference where about {latency_us:.0f} was expected: "
+                                            "a timestamp may have been garbled on the link; measuring again to confirm")
                 return reply
 
             reply, faults = session.measure(f"{item.path.name} window {index}", sample)
@@ -138,6 +157,7 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
             window_scores.append(results)
             if reply.t0_us is not None and reply.t1_us is not None:
                 window_us.append(reply.elapsed_us)
+                latency_us = reply.elapsed_us
             if golden:
                 sample = item.path.name + (f" window {index}" if benchmark.windows_per_file > 1 else "")
                 for name, problem in golden.check(sample, upload, results).items():
@@ -165,6 +185,10 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
     return AccuracyResult(benchmark.name, len(files), labels.tolist(), scores.tolist(), metrics,
                           _checks(benchmark, metrics, len(files)), resumed, summary,
                           [r.get("latency_us") for r in ordered], [r.get("faults", []) for r in ordered])
+
+
+def _agree(a: float, b: float) -> bool:
+    return abs(a - b) <= LATENCY_TOLERANCE * max(a, b)
 
 
 def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile]) -> dict[str, str]:

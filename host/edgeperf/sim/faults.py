@@ -95,6 +95,7 @@ class FaultPlan:
         self.drift_ppm = sum(f.value for f in faults if f.kind == "drift")
         self._stray = sum(f.value for f in faults if f.kind == "stray")
         self._strays = 0
+        self._line_start = True
         #: How many faults of each kind were injected: the bench's truth (the board's stderr), never the host's.
         self.injected: Counter[str] = Counter()
 
@@ -134,12 +135,13 @@ class FaultPlan:
         if self._stray > 0:
             mixed = bytearray()
             for line in data.splitlines(keepends=True):
-                if self._rng.random() < self._stray:
+                if self._line_start and self._rng.random() < self._stray:
                     self._strays += 1
                     stray = self._rng.choice(STRAY_LINES).format(n=self._strays)
                     self.injected["stray"] += 1
                     mixed += stray.encode() + b"\r\n"
                 mixed += line
+                self._line_start = line.endswith(b"\n")
             data = bytes(mixed)
         return self._mangle(data, "out")
 

@@ -135,13 +135,14 @@ class SerialEndpoint:
             pacer.byte_seconds = 10.0 / baud if baud > 0 else 0.0
 
     def write(self, data: bytes) -> None:
-        """Device output: paced, then handed to the host side (or held until a TCP client connects)."""
-        if self.faults is not None:
-            data = self.faults.outgoing(data)
+        """Device output: paced, then handed to the host side (or held until a TCP client connects).
+
+        Injected link faults act after the pacing: the board spends the time of what it wrote, not of what arrives.
+        """
         for start in range(0, len(data), 64):
             chunk = data[start: start + 64]
             self.tx.take(len(chunk))
-            self._send(chunk)
+            self._send(self.faults.outgoing(chunk) if self.faults is not None else chunk)
 
     def _send(self, data: bytes) -> None:
         if self._master is not None:
