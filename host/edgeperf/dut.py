@@ -199,8 +199,9 @@ class DutSession:
                 before = self.identity
                 after = self.identify(boot_wait=self.policy.boot_seconds)
                 if before is not None and (after.model, after.mode) != (before.model, before.mode):
-                    raise ConfigError(f"after a recovery the board on {self.link.url} runs {after.model!r} "
-                                      f"({after.mode}), not {before.model!r} ({before.mode}): it is not the same firmware")
+                    # A garbled reply can look like another build; a real swap fails every recovery in a row.
+                    raise DeviceError(f"after a recovery the board on {self.link.url} identified as {after.model!r} "
+                                      f"({after.mode}), not {before.model!r} ({before.mode})")
                 self.note_fault(f"recovered: board re-identified as {after.model} ({after.vendor})")
                 return
             except BoardHung:

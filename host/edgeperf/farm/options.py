@@ -86,7 +86,7 @@ def farm_targets(args: argparse.Namespace) -> list[Target]:
         title = f"{board.title} at {url}" if board else url
         baud = _baud(args, board, name)
         # A real board that went silent is reset once (probe, RTS or DTR) before the run gives up on it.
-        resettable = board is not None and board.kind == "mcu" and not args.no_reset
+        resettable = board is not None and board.kind in ("mcu", "virtual") and not args.no_reset
         provision = reviving(url, board, baud) if resettable else None
         targets.append(Target(get_benchmark(name), url, baud, model, dataset, description=title,
                               provision=provision, details=_details(board, "hardware"),

@@ -192,7 +192,11 @@ class EembcClient:
     def timestamp_mode(self, timeout: float = 2.0) -> str:
         """Ask for a timestamp: a performance build prints `m-lap-us-N`, an energy build only pulses a pin."""
         lines = self.command("timestamp", timeout)
-        return "performance" if any(_LAP.match(line) for line in lines) else "energy"
+        if any(_LAP.match(line) for line in lines):
+            return "performance"
+        if any("lap" in line or "\ufffd" in line or line.startswith(("m-", "e-")) for line in lines):
+            raise ProtocolError(f"garbled reply to 'timestamp': {lines!r}")
+        return "energy"
 
     @staticmethod
     def mode_from_banner(lines: list[str]) -> str | None:
