@@ -160,9 +160,9 @@ def test_a_hung_board_without_reset_method_stops_the_run(tmp):
 
 
 ACCURACY_FAULTS = [
-    ("drop:0.001:out", 3, ["repeated_measurements"]),
-    ("duplicate:0.002:out", 1, ["repeated_measurements"]),
-    ("corrupt:0.001", 1, ["upload_restarts"]),
+    ("drop:0.0005:out", 1, ["repeated_measurements"]),
+    ("duplicate:0.001:out", 2, ["repeated_measurements"]),
+    ("corrupt:0.0005", 1, ["upload_restarts", "repeated_measurements"]),
     ("reset-infer:4", 1, ["board_resets"]),
     ("hang:4", 1, ["hangs", "resets_sent"]),
     ("disconnect:3:upload", 1, ["reconnects"]),

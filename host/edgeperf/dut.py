@@ -26,6 +26,7 @@ MAX_CHUNK_BYTES = 38
 
 _EXPECTING = re.compile(r"^m-\[Expecting (\d+) bytes\]$")
 _TOO_BIG = re.compile(r"^Supplied buffer size (\d+) exceeds maximum of (\d+)$")
+_BUFFER = re.compile(r"^m-buffer((?:-[0-9a-fA-F]{2}){1,8})$")
 
 ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
@@ -75,6 +76,8 @@ class SessionStats:
     #: Board brought back to a known state (re-identified), and measurements discarded and taken again.
     recoveries: int = 0
     repeated_measurements: int = 0
+    #: ASCII uploads read back with `db print` and found equal (done once the session has met a fault).
+    uploads_read_back: int = 0
     #: Reply lines that were not protocol (debug prints, line noise): logged and ignored.
     stray_lines: int = 0
     #: Every fault and what was done about it, in order (also in the device log).
@@ -85,6 +88,19 @@ class SessionStats:
 class UploadTiming:
     payload_bytes: int
     seconds: float
+
+
+def _read_buffer(lines: list[str], size: int) -> bytes:
+    """The bytes of a `db print` reply; a garbled or incomplete reply is a ProtocolError (read it again)."""
+    data = bytearray()
+    for line in lines:
+        if line.startswith("m-buffer"):
+            if not (m := _BUFFER.match(line)):
+                raise ProtocolError(f"garbled 'db print' line {line!r}")
+            data += bytes.fromhex(m.group(1).replace("-", ""))
+    if len(data) != size:
+        raise ProtocolError(f"'db print' returned {len(data)} bytes, not {size}: lines were lost on the link")
+    return bytes(data)
 
 
 class DutSession:
@@ -107,6 +123,8 @@ class DutSession:
         self.stats = SessionStats()
         #: True while the board's buffer holds the last upload (a recovery may have lost it).
         self.loaded = False
+        #: Read every ASCII upload back with `db print`; switched on by the first fault of the session.
+        self.verify_uploads = False
         self._recoveries_left = policy.max_recoveries
         self.identity: Identity | None = None
         #: Upload with the binary protocol when the board advertises it (`binary=False`: ASCII only).
@@ -121,7 +139,12 @@ class DutSession:
         self.stats.stray_lines += 1
 
     def note_fault(self, text: str) -> None:
-        """Count and log one fault or recovery step."""
+        """Count and log one fault or recovery step.
+
+        A link that lost or doubled one byte can do it twice in one `db` chunk, which keeps the count
+        right and the data wrong; the ASCII protocol has no checksum, so from now on uploads are read back.
+        """
+        self.verify_uploads = True
         self.stats.faults.append(text)
         self.log.note(f"fault: {text}")
 
@@ -342,6 +365,13 @@ class DutSession:
                 )
             if progress:
                 progress(sent, len(data))
+        if self.verify_uploads:
+            back = self._retried("db print", lambda: _read_buffer(self.client.command("db print", self.command_timeout),
+                                                                  len(data)))
+            if back != data:
+                raise ProtocolError("the board's buffer differs from the upload (read back with 'db print'): "
+                                    "bytes were lost or doubled on the link")
+            self.stats.uploads_read_back += 1
 
     def infer(self, iterations: int, warmups: int, timeout: float) -> InferReply:
         """Run `infer N W` (W always explicit: the firmware default is 10, not 0)."""
