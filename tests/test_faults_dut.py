@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from edgeperf.bundled import bundled_samples
-from edgeperf.errors import SimulatorError
+from edgeperf.dut import confirm_buffer
+from edgeperf.errors import ProtocolError, SimulatorError
 from edgeperf.sim.faults import FaultPlan, parse_fault
 from edgeperf.sim.launcher import VirtualBoardProcess
 
@@ -203,3 +204,16 @@ def test_fault_plan_is_reproducible_and_specs_are_checked():
     for bad in ("drop", "drop:2", "drop:0.1:sideways", "hang:0", "stall:1:boot", "reset-infer:2:upload", "melt:1"):
         with pytest.raises(SimulatorError):
             parse_fault(bad)
+
+
+def test_read_back_ignores_lines_garbled_on_the_way_back_but_not_wrong_data():
+    sent = bytes(range(20))
+    good = ["m-buffer-00-01-02-03-04-05-06-07", "m-buffer-08-09-0a-0b-0c-0d-0e-0f", "m-buffer-10-11-12-13"]
+    confirmed: set[int] = set()
+    confirm_buffer(sent, [good[0], "m-buffer-08-09-0a-0b-0c-0d-0e-0ff", "", good[2]], confirmed)
+    assert confirmed == {0, 2}
+    confirm_buffer(sent, [good[1]], confirmed)
+    assert confirmed == {0, 1, 2}
+    # A lost and a doubled byte in one chunk: the count is right, the bytes are not.
+    with pytest.raises(ProtocolError, match="differs from the upload"):
+        confirm_buffer(sent, [good[0], "m-buffer-08-0a-0a-0b-0c-0d-0e-0f", good[2]], set())

@@ -90,17 +90,26 @@ class UploadTiming:
     seconds: float
 
 
-def _read_buffer(lines: list[str], size: int) -> bytes:
-    """The bytes of a `db print` reply; a garbled or incomplete reply is a ProtocolError (read it again)."""
-    data = bytearray()
+def confirm_buffer(expected: bytes, lines: list[str], confirmed: set[int]) -> None:
+    """Check a `db print` reply against what was uploaded, adding the 8-byte lines it confirms to `confirmed`.
+
+    A line garbled on its way back (a lost or doubled digit or dash, a non-hex byte) is malformed and
+    ignored, and a lost line is skipped; a well-formed line that matches no line still expected
+    means the board holds other bytes than were sent: a ProtocolError (upload again).
+    """
+    wanted = ["m-buffer-" + "-".join(f"{b:02x}" for b in expected[i: i + 8]) for i in range(0, len(expected), 8)]
+    at = 0
     for line in lines:
-        if line.startswith("m-buffer"):
-            if not (m := _BUFFER.match(line)):
-                raise ProtocolError(f"garbled 'db print' line {line!r}")
-            data += bytes.fromhex(m.group(1).replace("-", ""))
-    if len(data) != size:
-        raise ProtocolError(f"'db print' returned {len(data)} bytes, not {size}: lines were lost on the link")
-    return bytes(data)
+        if not _BUFFER.match(line):
+            continue
+        line = line.lower()
+        try:
+            at = wanted.index(line, at)
+        except ValueError:
+            raise ProtocolError(f"the board's buffer differs from the upload ('db print' line {line!r}): "
+                                "bytes were lost or doubled on the way to the board") from None
+        confirmed.add(at)
+        at += 1
 
 
 class DutSession:
@@ -366,12 +375,19 @@ class DutSession:
             if progress:
                 progress(sent, len(data))
         if self.verify_uploads:
-            back = self._retried("db print", lambda: _read_buffer(self.client.command("db print", self.command_timeout),
-                                                                  len(data)))
-            if back != data:
-                raise ProtocolError("the board's buffer differs from the upload (read back with 'db print'): "
-                                    "bytes were lost or doubled on the link")
-            self.stats.uploads_read_back += 1
+            self._read_back(data)
+
+    def _read_back(self, data: bytes) -> None:
+        """`db print` until every line of the buffer has come back intact once (lines garbled on the way back are asked again)."""
+        confirmed: set[int] = set()
+        lines_total = -(-len(data) // 8)
+        for _ in range(self.policy.command_attempts):
+            confirm_buffer(data, self.client.command("db print", self.command_timeout), confirmed)
+            if len(confirmed) == lines_total:
+                self.stats.uploads_read_back += 1
+                return
+        raise ProtocolError(f"'db print' did not bring back {lines_total - len(confirmed)} of {lines_total} buffer "
+                            f"lines intact in {self.policy.command_attempts} reads")
 
     def infer(self, iterations: int, warmups: int, timeout: float) -> InferReply:
         """Run `infer N W` (W always explicit: the firmware default is 10, not 0)."""
