@@ -113,8 +113,8 @@ def _same_performance(clean: dict, faulty: dict, drift_ppm: float = 0.0) -> None
 
 #: Fault, seed, and the session counters the host must have recorded (> 0) for it.
 PERFORMANCE_FAULTS = [
-    ("drop:0.0005", 1, ["repeated_measurements"]),
-    ("duplicate:0.0005", 1, ["upload_restarts"]),
+    ("drop:0.0005", 4, ["upload_restarts", "repeated_measurements", "uploads_read_back"]),
+    ("duplicate:0.0005", 2, ["upload_restarts", "repeated_measurements", "uploads_read_back"]),
     ("corrupt:0.0005", 1, ["upload_restarts"]),
     ("stray:0.2", 1, ["stray_lines"]),
     ("reset-upload:3", 1, ["board_resets", "repeated_measurements"]),
