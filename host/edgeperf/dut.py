@@ -159,18 +159,19 @@ class DutSession:
 
     def _retried(self, what: str, send: Callable[[], T]) -> T:
         """An idempotent command, sent again (after the line goes quiet) when its reply is missing or garbled."""
-        for attempt in range(1, self.policy.command_attempts + 1):
+        attempt = 1
+        while True:
             try:
                 return send()
             except (LinkTimeout, ProtocolError, BoardReset) as exc:
-                if attempt == self.policy.command_attempts:
+                if attempt >= self.policy.command_attempts:
                     raise
                 self.stats.command_retries += 1
                 if what == "name":
                     self.stats.name_retries += 1
                 self.note_fault(f"'{what}' attempt {attempt} failed ({exc}); sending it again")
                 self.reader.drain(quiet=0.2)
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def identify(self, boot_wait: float = 0.3) -> Identity:
         """Read any boot banner, then `name` and `profile`; learn the firmware's timestamp mode."""
