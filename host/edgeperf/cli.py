@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from functools import partial
 import sys
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from rich.progress import BarColumn, Progress as RichBar, TaskID, TextColumn, Ti
 
 from .benchmarks import BENCHMARKS, get_benchmark
 from .boards.registry import get_board
+from .boards.reset import reset_board
+from .dut import RecoveryPolicy
 from .bundled import bundled_model, bundled_samples
 from .errors import ConfigError, EdgeperfError
 from .results import ResultsFolder
@@ -59,12 +62,14 @@ class RichProgress(Progress):
                             status=f"{sent}/{total} B")
 
 
-def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float, clock_mhz: float):
+def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float, clock_mhz: float,
+                       faults: list[str], fault_seed: int):
     @contextmanager
     def provision() -> Iterator[str]:
         from .sim.launcher import VirtualBoardProcess
+        injected = [arg for spec in faults for arg in ("--fault", spec)]
         with VirtualBoardProcess(model=model, profile=profile, baud=baud, time_scale=time_scale,
-                                 extra_args=["--clock-mhz", str(clock_mhz)]) as board:
+                                 extra_args=["--clock-mhz", str(clock_mhz), "--fault-seed", str(fault_seed), *injected]) as board:
             yield board.url
     return provision
 
@@ -143,9 +148,11 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
                 description=f"virtual board ({name}, {baud} baud, Cortex-M4 cost model)",
                 # A model given by the user decides what the board reports, as flashing it would.
                 provision=_virtual_provision(model, None if args.model else name, baud, args.sim_time_scale,
-                                             args.sim_clock_mhz),
+                                             args.sim_clock_mhz, args.sim_fault, args.sim_fault_seed),
                 details={"kind": "virtual", "processor": "Arm Cortex-M4 (virtual board cost model)",
-                         "clock_mhz": args.sim_clock_mhz, "sim_time_scale": args.sim_time_scale},
+                         "clock_mhz": args.sim_clock_mhz, "sim_time_scale": args.sim_time_scale,
+                         "sim_faults": args.sim_fault, "sim_fault_seed": args.sim_fault_seed},
+                reset=partial(reset_board, get_board("virtual")),
             ))
     return targets
 
@@ -167,6 +174,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.warmups is not None:
         settings = replace(settings, warmups=args.warmups)
     targets = build_targets(args)
+    if args.sim_fault and (args.port or farm_requested(args) or args.mode == "energy"):
+        raise ConfigError("--sim-fault injects faults into the built-in virtual board: drop --port, --target, "
+                          "--labgrid-place and --board, and use performance or accuracy mode")
+    for target in targets:
+        target.recovery = replace(target.recovery, max_recoveries=args.max_recoveries)
     if args.resume:
         folder = ResultsFolder(Path(args.resume))
         if not folder.path.is_dir():
@@ -217,6 +229,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sim-time-scale", type=float,
                         help=f"virtual board: wall seconds per modelled device second (default {DEFAULT_SIM_TIME_SCALE}; "
                              "1.0 with --scenario, where the host clock is measured)")
+    parser.add_argument("--sim-fault", action="append", default=[], metavar="KIND:ARG",
+                        help="virtual board: inject a fault (repeatable), e.g. drop:0.001, corrupt:0.001:in, stray:0.05, "
+                             "stall:2:upload, reset-upload:2, reset-infer:3, hang:2, disconnect:2, drift:100 "
+                             "(python -m edgeperf.sim.board --help lists them all)")
+    parser.add_argument("--sim-fault-seed", type=int, default=0, help="virtual board: seed of the fault RNG")
+    parser.add_argument("--max-recoveries", type=int, default=RecoveryPolicy.max_recoveries,
+                        help="recoveries from link or board faults (reopen, reset, re-identify) allowed per board "
+                             "before the run stops (default %(default)s)")
     parser.add_argument("--sim-clock-mhz", type=float, default=120.0,
                         help="virtual board: core clock of its Cortex-M4 cost model in MHz (default %(default)s)")
     energy = parser.add_argument_group("energy mode")

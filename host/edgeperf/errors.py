@@ -33,6 +33,14 @@ class DeviceError(EdgeperfError):
     """The board reported an error (an ``e-`` line) or behaved in a way that makes its result unusable."""
 
 
+class BoardReset(DeviceError):
+    """The board printed its boot banner in the middle of a command: it reset (brown-out, watchdog, unplug)."""
+
+
+class BoardHung(DeviceError):
+    """The board stopped answering and edgeperf knows no way to reset it."""
+
+
 class SimulatorError(EdgeperfError):
     """The virtual bench could not be started or stopped."""
 

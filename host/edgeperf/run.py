@@ -14,7 +14,7 @@ from pathlib import Path
 from . import __version__
 from .benchmarks import Benchmark
 from .datasets import read_dataset
-from .dut import DutSession
+from .dut import DutSession, RecoveryPolicy
 from .errors import ConfigError, EdgeperfError, ModelError
 from .golden import GoldenCheck
 from .links import open_link
@@ -61,6 +61,9 @@ class Target:
     provision: Callable[[], AbstractContextManager] | None = None
     details: dict[str, object] = field(default_factory=dict)
     energy: EnergyWiring = field(default_factory=EnergyWiring)
+    #: Resets the board at the given URL and says how; None when edgeperf knows no way (a hung board then stops the run).
+    reset: Callable[[str], str] | None = None
+    recovery: RecoveryPolicy = field(default_factory=RecoveryPolicy)
 
     def connect(self) -> AbstractContextManager:
         """Yields the board's URL, or (board URL, monitor spec) for a provisioned energy bench."""
@@ -133,6 +136,7 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings | Energy
         "board": {"description": target.description, "url": target.url, "baud": target.baud, **target.details},
         "model": _model_entry(target.model),
         "dataset": {"root": str(target.dataset)},
+        "recovery": {**asdict(target.recovery), "reset_method": target.reset is not None},
     }
     log = DeviceLog(folder.file(bench.name, mode, "log.txt"))
     started = time.time()
@@ -148,9 +152,11 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings | Energy
                 return entry
             url = where
             entry["board"]["url"] = url  # type: ignore[index]
-            link = open_link(url, target.baud)
+            reset = target.reset
+            session = DutSession(open_link(url, target.baud), log, policy=target.recovery,
+                                 reopen=lambda: open_link(url, target.baud),
+                                 reset=(lambda: reset(url)) if reset else None)
             try:
-                session = DutSession(link, log)
                 progress.status("identifying the board")
                 identity = session.identify()
                 entry["board"].update(asdict(identity))  # type: ignore[union-attr]
@@ -185,9 +191,9 @@ def run_target(target: Target, mode: str, settings: PerformanceSettings | Energy
                         journal.close()
                     entry["accuracy"] = accuracy.to_dict()
                     folder.write_text(f"{bench.name}/accuracy/results.txt", accuracy_text(accuracy))
-                entry["session"] = asdict(session.stats)
             finally:
-                link.close()
+                entry["session"] = asdict(session.stats)
+                session.link.close()
     except EdgeperfError as exc:
         entry["error"] = f"{type(exc).__name__}: {exc}"
     finally:

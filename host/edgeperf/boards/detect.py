@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..dut import DutSession
+from ..dut import DutSession, RecoveryPolicy
 from ..errors import ConfigError, EdgeperfError
 from ..links import open_link
 from .registry import BoardDescription
@@ -154,8 +154,8 @@ def confirm_dut(device: str, baud: int, timeout: float = 2.0) -> tuple[str, str]
     except EdgeperfError:
         return None
     try:
-        session = DutSession(link, command_timeout=timeout)
-        identity = session.identify(boot_wait=0.2, attempts=1)
+        session = DutSession(link, command_timeout=timeout, policy=RecoveryPolicy(command_attempts=1))
+        identity = session.identify(boot_wait=0.2)
         return identity.vendor or "", identity.model or ""
     except EdgeperfError:
         return None

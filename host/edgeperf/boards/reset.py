@@ -1,9 +1,12 @@
-"""Reset a board that stopped answering: through the flasher's probe, or the serial bridge's DTR/RTS lines."""
+"""Reset a board that stopped answering: through the flasher's probe, the serial bridge's DTR/RTS lines,
+or, for the virtual board, its reset FIFO (the virtual reset pin, see edgeperf.sim.uart)."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
+from pathlib import Path
 
 import serial
 
@@ -38,6 +41,20 @@ def serial_line_reset(url: str, method: str = "dtr", baudrate: int = 115200) -> 
                         "modem lines cannot do this; use the board's reset button or its flasher)") from exc
 
 
+def fifo_reset(url: str) -> None:
+    """Pulse the virtual board's reset pin: one byte into the `reset` FIFO beside its tty symlink."""
+    fifo = Path(url).parent / "reset"
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise LinkError(f"cannot reset the virtual board on {url} through {fifo}: {exc} (only a virtual board "
+                        "started on a pty by python -m edgeperf.sim.board has this reset FIFO)") from exc
+    try:
+        os.write(fd, b"r")
+    finally:
+        os.close(fd)
+
+
 def probe_reset(board: BoardDescription, probe: str | None) -> None:
     """Reset the core through pyOCD (ST-LINK, CMSIS-DAP, J-Link)."""
     if importlib.util.find_spec("pyocd") is None:
@@ -55,6 +72,11 @@ def probe_reset(board: BoardDescription, probe: str | None) -> None:
 
 def reset_board(board: BoardDescription, port: str | None, probe: str | None = None) -> str:
     """Reset the way this board supports: its pyOCD probe, else RTS (ESP32) or DTR on its serial port."""
+    if board.kind == "virtual":
+        if not port:
+            raise LinkError("the virtual board is reset through the FIFO beside its tty: pass --port")
+        fifo_reset(port)
+        return f"reset the virtual board through {Path(port).parent / 'reset'}"
     if board.flasher.tool == "pyocd":
         probe_reset(board, probe)
         return f"reset {board.name} through pyOCD"

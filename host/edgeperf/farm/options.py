@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from ..benchmarks import BENCHMARKS, get_benchmark
 from ..boards.registry import BoardDescription, get_board
+from ..boards.reset import reset_board
 from ..bundled import bundled_samples
 from ..errors import ConfigError
 from ..run import Target, run_all
@@ -35,7 +37,7 @@ def add_farm_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--labgrid-coordinator", metavar="HOST:PORT",
                        help="labgrid coordinator (default: $LG_COORDINATOR or labgrid's default)")
     group.add_argument("--no-reset", action="store_true",
-                       help="with --board: do not reset a board that does not answer `name` before the run")
+                       help="with --board: do not reset a board that does not answer `name` (before or during the run)")
     group.add_argument("--parallel", action="store_true",
                        help="run all targets at once, one process per board, into one results folder")
 
@@ -84,9 +86,11 @@ def farm_targets(args: argparse.Namespace) -> list[Target]:
         title = f"{board.title} at {url}" if board else url
         baud = _baud(args, board, name)
         # A real board that went silent is reset once (probe, RTS or DTR) before the run gives up on it.
-        provision = reviving(url, board, baud) if board is not None and board.kind == "mcu" and not args.no_reset else None
+        resettable = board is not None and board.kind in ("mcu", "virtual") and not args.no_reset
+        provision = reviving(url, board, baud) if resettable else None
         targets.append(Target(get_benchmark(name), url, baud, model, dataset, description=title,
-                              provision=provision, details=_details(board, "hardware")))
+                              provision=provision, details=_details(board, "hardware"),
+                              reset=partial(reset_board, board) if resettable else None))
     for spec in args.labgrid_place or []:
         from .labgrid import LabgridPlace
 

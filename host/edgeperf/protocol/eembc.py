@@ -8,9 +8,10 @@ with `m-ready`; `e-[...]` lines are errors; free-form lines may appear anywhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import DeviceError, ProtocolError
+from ..errors import BoardReset, DeviceError, ProtocolError
 from .lines import LineReader
 
 TERMINATOR = "%"
@@ -28,6 +29,8 @@ _RESULTS = re.compile(r"^m-results-\[(.*)\]$")
 _MODE = re.compile(r"^m-timestamp-mode-(\w+)$")
 _WARMUP_START = re.compile(r"^m-warmup-start-(\d+)$")
 _INFER_START = re.compile(r"^m-infer-start-(\d+)$")
+#: Lines only `ee_benchmark_initialize` prints: seen inside a reply, they mean the board rebooted.
+BOOT_LINES = re.compile(r"^(m-timestamp-mode-\w+|m-init-done)$")
 
 
 def check_command(command: str) -> None:
@@ -143,8 +146,10 @@ class Identity:
 class EembcClient:
     """Sends one command at a time and returns the lines up to `m-ready`."""
 
-    def __init__(self, reader: LineReader) -> None:
+    def __init__(self, reader: LineReader, on_stray: Callable[[str], None] | None = None) -> None:
+        """`on_stray` hears every reply line that is not protocol (`m-`/`e-`): debug prints, noise."""
         self.reader = reader
+        self._on_stray = on_stray
         #: Every line of the last `profile` reply, extension lines (e.g. m-ext-[...]) included.
         self.profile_lines: list[str] = []
 
@@ -158,6 +163,10 @@ class EembcClient:
             line = self.reader.readline(timeout)
             if line == READY:
                 return lines
+            if BOOT_LINES.match(line):
+                raise BoardReset(f"the board rebooted (boot banner {line!r}) while answering {command!r}")
+            if self._on_stray and not line.startswith(("m-", "e-")):
+                self._on_stray(line)
             lines.append(line)
 
     def name(self, timeout: float = 2.0) -> str:
@@ -183,7 +192,11 @@ class EembcClient:
     def timestamp_mode(self, timeout: float = 2.0) -> str:
         """Ask for a timestamp: a performance build prints `m-lap-us-N`, an energy build only pulses a pin."""
         lines = self.command("timestamp", timeout)
-        return "performance" if any(_LAP.match(line) for line in lines) else "energy"
+        if any(_LAP.match(line) for line in lines):
+            return "performance"
+        if any("lap" in line or "\ufffd" in line or line.startswith(("m-", "e-")) for line in lines):
+            raise ProtocolError(f"garbled reply to 'timestamp': {lines!r}")
+        return "energy"
 
     @staticmethod
     def mode_from_banner(lines: list[str]) -> str | None:

@@ -67,6 +67,19 @@ def accuracy_text(result: AccuracyResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fault_summary(session: object) -> str | None:
+    """One line on what the link and the board did wrong and what the host did about it; None on a clean run."""
+    if not isinstance(session, dict):
+        return None
+    counts = [(session.get(key, 0), label) for key, label in (
+        ("repeated_measurements", "measurements taken again"), ("board_resets", "board reboots seen"),
+        ("hangs", "hangs"), ("resets_sent", "resets sent"), ("reconnects", "ports reopened"),
+        ("command_retries", "command retries"), ("upload_restarts", "upload restarts"),
+        ("stray_lines", "stray lines ignored"))]
+    seen = [f"{count} {label}" for count, label in counts if count]
+    return "link/board faults: " + ", ".join(seen) + " (details: session.faults in results.json)" if seen else None
+
+
 def run_summary(entries: list[dict[str, object]]) -> str:
     """The top-level results.txt: one block per benchmark with its numbers and every rule check."""
     out: list[str] = ["edgeperf results", ""]
@@ -74,6 +87,9 @@ def run_summary(entries: list[dict[str, object]]) -> str:
         perf = entry.get("performance")
         board = entry.get("board", {})
         out.append(f"== {entry['benchmark']} on {board.get('description', board.get('url', '?'))} ==")
+        faults = fault_summary(entry.get("session"))
+        if faults:
+            out.append(f"  {faults}")
         if entry.get("error"):
             out.append(f"  FAILED: {entry['error']}")
             out.append("")
@@ -114,7 +130,9 @@ def run_summary(entries: list[dict[str, object]]) -> str:
             out.append(f"  Iterations/window : {perf['iterations_per_window']}")
             for w in perf["windows"]:
                 out.append(f"    window {w['index']}: {w['file']}: {w['iterations']} inf. in {w['seconds']:.3f} s "
-                           f"= {w['throughput']:.3f} inf./sec.")
+                           f"= {w['throughput']:.3f} inf./sec." + (f" ({len(w['faults'])} faults met; every "
+                                                                   "measurement they touched was taken again)"
+                                                                   if w.get("faults") else ""))
             for rule in perf["rules"]:
                 out.append(f"  [{'met' if rule['met'] else 'NOT met'}] {rule['rule']}: {rule['detail']}")
             out.append(f"  Verdict: {perf['verdict']}")

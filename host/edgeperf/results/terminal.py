@@ -7,6 +7,8 @@ import statistics
 from rich.console import Console
 from rich.table import Table
 
+from .summary import fault_summary
+
 
 def _print_accuracy(console: Console, document: dict[str, object]) -> None:
     table = Table(title="edgeperf accuracy results")
@@ -87,7 +89,15 @@ def _print_loadgen(console: Console, document: dict[str, object]) -> None:
 
 
 def print_summary(console: Console, document: dict[str, object]) -> None:
-    """One table of the key numbers per benchmark, with the rule verdict."""
+    """One table of the key numbers per benchmark, with the rule verdict; then any link or board faults."""
+    _print_tables(console, document)
+    for run in document["runs"]:  # type: ignore[union-attr]
+        faults = fault_summary(run.get("session"))
+        if faults:
+            console.print(f"[yellow]{run['benchmark']}: {faults}[/yellow]", highlight=False)
+
+
+def _print_tables(console: Console, document: dict[str, object]) -> None:
     if document.get("scenario"):
         _print_loadgen(console, document)
         return

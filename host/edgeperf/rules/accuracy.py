@@ -2,7 +2,9 @@
 
 Anomaly-detection files are inferred window by window and scored as the mean window score.
 Each file's result is journaled as soon as it is known, so an interrupted run resumes
-where it stopped instead of starting over.
+where it stopped instead of starting over. A sample hit by a link or board fault is uploaded
+and inferred again from scratch (`DutSession.measure`), and its results are read twice
+(`infer`, then `results`) so a digit garbled on the link cannot pass unseen.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from ..benchmarks import Benchmark
-from ..errors import ConfigError
+from ..errors import ConfigError, ProtocolError
 from ..datasets import DatasetFile
 from ..dut import DutSession
+from ..protocol.eembc import InferReply
 from ..golden import GoldenCheck
 from ..metrics import binary_auc, one_vs_rest_auc, top1
 from ..results.journal import Journal
@@ -25,8 +28,18 @@ from .progress import Progress
 
 #: Size of the official accuracy sets (ad01 also accepts the 72-file alternative list).
 OFFICIAL_SET_SIZES = {"kws01": (1000,), "vww01": (1000,), "ic01": (200,), "ad01": (248, 72)}
-#: Host deadline for one `infer 1 0`: generous, a single inference on the slowest board is seconds.
+#: Host deadline for the first `infer 1 0`: generous, a single inference on the slowest board is seconds.
+#: Later ones are derived from the board's measured latency, so a lost reply costs seconds, not a minute.
 SINGLE_INFERENCE_TIMEOUT = 60.0
+
+
+#: A sample's device time this far (relative) from the last one is measured again and kept only when confirmed:
+#: a digit lost or doubled in an `m-lap-us` line moves it by far more.
+LATENCY_TOLERANCE = 0.5
+
+
+def _infer_timeout(latency_us: float | None) -> float:
+    return SINGLE_INFERENCE_TIMEOUT if latency_us is None else min(SINGLE_INFERENCE_TIMEOUT, latency_us / 1e6 * 2 + 10)
 
 
 @dataclass
@@ -41,6 +54,8 @@ class AccuracyResult:
     golden: dict[str, object] = field(default_factory=dict)
     #: Per file: device time of one inference (mean over ad01's windows); None when the board printed no timestamps.
     latencies_us: list[float | None] = field(default_factory=list)
+    #: Per file: the faults met while measuring it (each touched measurement was taken again).
+    faults: list[list[str]] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -56,8 +71,9 @@ class AccuracyResult:
             "rules": [c.to_dict() for c in self.checks],
             "verdict": self.verdict,
             "golden": self.golden,
-            "samples": [{"label": label, "scores": scores, "latency_us": latency}
-                        for label, scores, latency in zip(self.labels, self.scores, self.latencies_us)],
+            "samples": [{"label": label, "scores": scores, "latency_us": latency, "faults": faults}
+                        for label, scores, latency, faults in zip(self.labels, self.scores, self.latencies_us,
+                                                                  self.faults)],
         }
 
 
@@ -107,23 +123,41 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
     total_windows = len(files) * benchmark.windows_per_file
     progress.begin(total=total_windows, description=f"{benchmark.name} accuracy")
     progress.advance(resumed * benchmark.windows_per_file)
+    latency_us: float | None = None
     for item in files:
         if item.path.name in done:
             continue
         data = item.read()
         window_scores = []
         window_us: list[int] = []
+        file_faults: list[str] = []
         problems: dict[str, list[str]] = {name: [] for name in golden.runtimes} if golden else {}
         for index in range(benchmark.windows_per_file):
             progress.status(f"{item.path.name}" + (f" window {index + 1}/{benchmark.windows_per_file}"
                                                     if benchmark.windows_per_file > 1 else ""))
             upload = benchmark.window(data, index)
-            session.upload(upload)
-            reply = session.infer(1, 0, SINGLE_INFERENCE_TIMEOUT)
+
+            suspect: list[int] = []  # device times not yet confirmed
+
+            def sample() -> InferReply:
+                session.upload(upload)
+                reply = session.infer(1, 0, _infer_timeout(latency_us))
+                session.confirm_results(reply)
+                if reply.t0_us is not None and reply.t1_us is not None and latency_us is not None:
+                    elapsed = reply.elapsed_us
+                    if not any(_agree(elapsed, known) for known in (latency_us, *suspect)):
+                        suspect.append(elapsed)
+                        raise ProtocolError(f"{elapsed} us for one inference where about {latency_us:.0f} was expected: "
+                                            "a timestamp may have been garbled on the link; measuring again to confirm")
+                return reply
+
+            reply, faults = session.measure(f"{item.path.name} window {index}", sample)
+            file_faults += faults
             results = reply.results
             window_scores.append(results)
             if reply.t0_us is not None and reply.t1_us is not None:
                 window_us.append(reply.elapsed_us)
+                latency_us = reply.elapsed_us
             if golden:
                 sample = item.path.name + (f" window {index}" if benchmark.windows_per_file > 1 else "")
                 for name, problem in golden.check(sample, upload, results).items():
@@ -132,7 +166,8 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
             progress.advance()
         record = {"file": item.path.name, "label": item.label,
                   "scores": np.mean(np.array(window_scores, dtype=np.float64), axis=0).tolist(),
-                  "latency_us": float(np.mean(window_us)) if len(window_us) == len(window_scores) else None}
+                  "latency_us": float(np.mean(window_us)) if len(window_us) == len(window_scores) else None,
+                  "faults": file_faults}
         if golden:
             record["golden"] = problems
         journal.append(record)
@@ -149,7 +184,11 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
                              "tolerance": golden.describe_tolerance(name)}
     return AccuracyResult(benchmark.name, len(files), labels.tolist(), scores.tolist(), metrics,
                           _checks(benchmark, metrics, len(files)), resumed, summary,
-                          [r.get("latency_us") for r in ordered])
+                          [r.get("latency_us") for r in ordered], [r.get("faults", []) for r in ordered])
+
+
+def _agree(a: float, b: float) -> bool:
+    return abs(a - b) <= LATENCY_TOLERANCE * max(a, b)
 
 
 def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile]) -> dict[str, str]:

@@ -163,6 +163,8 @@ class BinaryDut:
             return self._error(seq, E_OFFSET, dut._buff_pos)
         if len(chunk) > dut._buff_size - dut._buff_pos:
             return self._error(seq, E_TOO_BIG, dut._buff_size)
+        if offset == 0:
+            dut._event("upload")  # fault injection: an upload counts at its first data frame, as in ASCII
         dut._buffer[offset:offset + len(chunk)] = chunk
         dut._buff_pos += len(chunk)
         self._status(DATA, seq, 1 if dut._buff_pos == dut._buff_size else 0, dut._buff_pos)

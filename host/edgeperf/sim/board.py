@@ -1,7 +1,9 @@
 """`python -m edgeperf.sim.board`: a virtual MLPerf Tiny board on a pty or TCP port.
 
-It prints one JSON line `{"event": "listening", "url": ...}` on stdout, then behaves like
-a board flashed with the unchanged reference firmware for the given model.
+It prints one JSON line `{"event": "listening", "url": ..., "reset": ...}` on stdout, then behaves
+like a board flashed with the unchanged reference firmware for the given model. On a pty the URL
+is a stable symlink that survives an injected disconnect; writing a byte to the `reset` FIFO
+resets the board (its reset pin). `--fault` makes it misbehave like hardware on a flaky bench.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from ..errors import EdgeperfError
 from .cost_model import CostModel
 from .eembc_dut import DeviceClock, EembcDut, InferTruth
+from .faults import FaultPlan
 from ..ports import MAX_INPUT, ReferencePort, infer_profile
 from ..runtimes import TflmRunner
 from .uart import SerialEndpoint
@@ -40,6 +43,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--binary", action="store_true",
                    help="also speak the edgeperf binary protocol (protocols/binary), advertised in `profile`")
     p.add_argument("--truth", type=Path, help="append the ground truth of every timed loop here (JSON lines)")
+    p.add_argument("--fault", action="append", default=[], metavar="KIND:ARG",
+                   help="inject a fault (repeatable): drop|duplicate|corrupt:RATE[:in|out|both] (per byte; corrupt "
+                        "sends a non-ASCII byte), stray:RATE (debug line before a line), "
+                        "stall:SECONDS[:infer|upload|command[:N]], reset-upload:N, reset-infer:N (brown-out mid-stream), "
+                        "hang:N[:EVENT] (silent until reset), disconnect:N[:EVENT] (the port goes away), "
+                        "drift:PPM (counter runs fast). N counts events from start; see edgeperf/sim/faults.py")
+    p.add_argument("--fault-seed", type=int, default=0, help="seed of the fault RNG (same seed, same faults)")
     p.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes our stdin")
     return p
 
@@ -61,8 +71,9 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
     cost = (CostModel.from_json(args.cost_model, args.clock_mhz) if args.cost_model
             else CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz else CostModel())
     inference_ns = cost.latency_us(runner.info) * 1000
-    clock = DeviceClock(args.timer_start)
-    endpoint = SerialEndpoint(args.listen, args.baud, clock)
+    faults = FaultPlan.from_specs(args.fault, args.fault_seed)
+    clock = DeviceClock(args.timer_start, faults.drift_ppm)
+    endpoint = SerialEndpoint(args.listen, args.baud, clock, faults, control=not args.listen.startswith("serial:"))
 
     def run_inferences(count: int, per_ns: float) -> None:
         # Really run every inference, then wait out the rest of the modelled device time.
@@ -77,7 +88,9 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
     dut = EembcDut(port, clock, endpoint.write, inference_ns=inference_ns,
                    max_input=args.max_input or MAX_INPUT[profile], vendor=args.vendor,
                    energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth),
-                   binary=args.binary, set_baud=endpoint.set_baud)
+                   binary=args.binary, set_baud=endpoint.set_baud, on_event=faults.event,
+                   disconnect=endpoint.disconnect)
+    endpoint.on_reset = dut.reset
     return dut, endpoint, clock
 
 
@@ -100,12 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     if args.exit_on_stdin_eof:
         threading.Thread(target=watch_stdin, args=(stop,), daemon=True).start()
-    print(json.dumps({"event": "listening", "url": endpoint.url}), flush=True)
+    print(json.dumps({"event": "listening", "url": endpoint.url,
+                      "reset": str(endpoint.reset_path) if endpoint.reset_path else None}), flush=True)
     try:
         dut.boot()
         endpoint.serve(dut.feed, lambda: not stop.is_set())
     finally:
         endpoint.close()
+        if endpoint.faults is not None and endpoint.faults.injected:
+            print(f"virtual board: faults injected: {dict(endpoint.faults.injected)}", file=sys.stderr)
     return 0
 
 

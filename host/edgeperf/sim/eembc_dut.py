@@ -57,8 +57,10 @@ class DeviceClock:
     every reading reproducible; `m-lap-us` prints it modulo 2^32, like `%lu` on a Cortex-M.
     """
 
-    def __init__(self, start_us: int = 0) -> None:
+    def __init__(self, start_us: int = 0, drift_ppm: float = 0.0) -> None:
         self._ns = start_us * 1000
+        #: A crystal that is off: the counter runs this many parts per million fast (negative: slow).
+        self.drift_ppm = drift_ppm
 
     def advance_ns(self, ns: float) -> None:
         self._ns += ns
@@ -68,7 +70,7 @@ class DeviceClock:
         return self._ns
 
     def now_us(self) -> int:
-        return int(self._ns // 1000) % COUNTER_MODULUS
+        return int(self._ns * (1 + self.drift_ppm * 1e-6) // 1000) % COUNTER_MODULUS
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,14 @@ class InferTruth:
     per_inference_us: float
 
 
+class Interrupted(Exception):
+    """A fault cut the current command short: the board resets, or hangs until it is reset."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(action)
+        self.action = action
+
+
 class EembcDut:
     """One board running the reference `ee_serial_callback` / parser / `ee_infer` logic."""
 
@@ -91,7 +101,9 @@ class EembcDut:
                  run_inferences: Callable[[int, float], None] | None = None,
                  on_infer: Callable[[InferTruth], None] | None = None,
                  on_timestamp: Callable[[str], None] | None = None,
-                 binary: bool = False, set_baud: Callable[[int], None] | None = None) -> None:
+                 binary: bool = False, set_baud: Callable[[int], None] | None = None,
+                 on_event: Callable[[str], str | None] | None = None,
+                 disconnect: Callable[[], None] | None = None) -> None:
         self.port = port
         self.clock = clock
         self._write = write
@@ -112,6 +124,11 @@ class EembcDut:
         self.binary = binary
         self._set_baud = set_baud
         self._binary_dut: BinaryDut | None = None
+        #: Fault injection: told of every command, upload and inference; may answer reset, hang or disconnect.
+        self._on_event = on_event
+        self._disconnect = disconnect
+        #: A hung board ignores every byte until it is reset.
+        self.hung = False
 
     # -- output helpers
     def _print(self, text: str) -> None:
@@ -138,22 +155,52 @@ class EembcDut:
         self._enabled = True
         self._line("m-ready")
 
+    def reset(self) -> None:
+        """A reset (button, reset line, brown-out): parser, buffer and binary mode are lost, then the banner."""
+        self.hung = False
+        self._enabled = False
+        self._pos = 0
+        self._buffer = bytearray(self.max_input)
+        self._buff_size = self._buff_pos = 0
+        self._binary_dut = None
+        self.boot()
+
+    def _event(self, name: str) -> None:
+        """Let an injected fault act at this point of the protocol."""
+        action = self._on_event(name) if self._on_event else None
+        if action == "disconnect" and self._disconnect:
+            self._disconnect()
+        elif action in ("reset", "hang"):
+            raise Interrupted(action)
+
     # -- byte intake (ee_serial_callback)
     def feed(self, data: bytes) -> None:
         for byte in data:
-            if self._binary_dut is not None:
-                if self._binary_dut.feed(byte):
-                    self._binary_dut = None  # EXIT: back to ASCII
-                continue
-            if byte == ord("%"):
-                command = bytes(self._cmd[: self._pos])
-                self._pos = 0
-                if self._enabled:
-                    self._dispatch(command.decode("latin-1"))
-            else:
-                self._cmd[self._pos] = byte
-                # The reference saturates the index at 80: later bytes overwrite the slot the NUL will take.
-                self._pos = min(self._pos + 1, CMD_SIZE)
+            if self.hung:
+                return
+            try:
+                self._feed_byte(byte)
+            except Interrupted as stop:
+                if stop.action == "reset":
+                    self.reset()
+                else:
+                    self.hung = True
+
+    def _feed_byte(self, byte: int) -> None:
+        if self._binary_dut is not None:
+            if self._binary_dut.feed(byte):
+                self._binary_dut = None  # EXIT: back to ASCII
+            return
+        if byte == ord("%"):
+            command = bytes(self._cmd[: self._pos])
+            self._pos = 0
+            if self._enabled:
+                self._event("command")
+                self._dispatch(command.decode("latin-1"))
+        else:
+            self._cmd[self._pos] = byte
+            # The reference saturates the index at 80: later bytes overwrite the slot the NUL will take.
+            self._pos = min(self._pos + 1, CMD_SIZE)
 
     def _dispatch(self, command: str) -> None:
         tokens = [t for t in command.split(" ") if t]
@@ -214,6 +261,8 @@ class EembcDut:
         if len(digits) % 2:
             self._line("e-[Insufficent number of hex digits]")
             return
+        if self._buff_pos == 0 and self._buff_size > 0:
+            self._event("upload")
         for i in range(0, len(digits), 2):
             pair = digits[i: i + 2]
             try:
@@ -258,6 +307,7 @@ class EembcDut:
         self._line(f"m-infer-start-{iterations}")
         t0 = self.clock.now_us()
         self.timestamp("start")
+        self._event("infer")
         start_ns = self.clock.ns
         self._run(iterations, self.inference_ns)
         t1 = self.clock.now_us()
@@ -280,6 +330,7 @@ class EembcDut:
         """The timed part of `infer` without its text: warm-ups, t0, the loop, t1 (binary INFER)."""
         self._run(warmups, self.inference_ns)
         t0 = self.clock.now_us()
+        self._event("infer")
         start_ns = self.clock.ns
         self._run(iterations, self.inference_ns)
         t1 = self.clock.now_us()

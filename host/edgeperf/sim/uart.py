@@ -2,12 +2,20 @@
 
 Both directions move at most baud/10 bytes per second (8N1), so upload times, link
 efficiency and protocol round trips on the virtual board are those of real hardware.
+
+With `control=True` the endpoint also behaves like a USB serial device with a reset line:
+`DIR/tty` is a stable symlink to the current pty (a disconnect replaces the pty, as unplugging a
+USB CDC device removes its tty, and the host reopens the same path), and writing any byte to the
+FIFO `DIR/reset` resets the board, as pulsing its reset pin does. DIR is a fresh temporary directory.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import shutil
+import tempfile
+from pathlib import Path
 import socket
 import termios
 import time
@@ -16,6 +24,7 @@ from collections.abc import Callable
 
 from ..errors import SimulatorError
 from .eembc_dut import DeviceClock
+from .faults import FaultPlan
 
 
 class Pacer:
@@ -47,23 +56,32 @@ class Pacer:
 class SerialEndpoint:
     """Serves one DUT over a pty (`pty`), a TCP port (`tcp:HOST:PORT`) or a serial device (`serial:PATH`)."""
 
-    def __init__(self, listen: str, baud: int, clock: DeviceClock) -> None:
+    def __init__(self, listen: str, baud: int, clock: DeviceClock, faults: FaultPlan | None = None,
+                 control: bool = False) -> None:
         self.rx = Pacer(baud, clock)
         self.tx = Pacer(baud, clock)
+        self.faults = faults
+        #: Called when the reset FIFO is written (the board's reset pin).
+        self.on_reset: Callable[[], None] | None = None
         self._selector = selectors.DefaultSelector()
-        self._pending = bytearray()  # output produced while no TCP client is connected
+        self._pending = bytearray()  # output produced before the first TCP client connects
+        self._connected_once = False
         self._client: socket.socket | None = None
         self._server: socket.socket | None = None
         self._master: int | None = None
         self._slave: int | None = None
+        self._control = Path(tempfile.mkdtemp(prefix="edgeperf-board-")) if control else None
+        self._reset_fd: int | None = None
+        if self._control is not None:
+            self.reset_path: Path | None = self._control / "reset"
+            os.mkfifo(self.reset_path)
+            # Read-write, so the FIFO always has a writer and never reads as end-of-file.
+            self._reset_fd = os.open(self.reset_path, os.O_RDWR | os.O_NONBLOCK)
+            self._selector.register(self._reset_fd, selectors.EVENT_READ, "reset")
+        else:
+            self.reset_path = None
         if listen == "pty":
-            self._master, self._slave = os.openpty()
-            tty.setraw(self._slave, termios.TCSANOW)
-            attrs = termios.tcgetattr(self._slave)
-            attrs[3] &= ~termios.ECHO
-            termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
-            self.url = os.ttyname(self._slave)
-            self._selector.register(self._master, selectors.EVENT_READ, "pty")
+            self._open_pty()
         elif listen.startswith("tcp:"):
             host, _, port = listen[4:].rpartition(":")
             try:
@@ -85,17 +103,46 @@ class SerialEndpoint:
         else:
             raise SimulatorError(f"--listen must be 'pty', 'tcp:HOST:PORT' or 'serial:DEVICE', not {listen!r}")
 
+    def _open_pty(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave, termios.TCSANOW)
+        attrs = termios.tcgetattr(self._slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+        self.url = os.ttyname(self._slave)
+        if self._control is not None:
+            link = self._control / "tty"
+            staged = self._control / "tty.new"
+            staged.unlink(missing_ok=True)
+            staged.symlink_to(self.url)
+            staged.replace(link)  # atomic: the path always names a live pty
+            self.url = str(link)
+        self._selector.register(self._master, selectors.EVENT_READ, "pty")
+
+    def disconnect(self) -> None:
+        """The port goes away: a TCP client is dropped (and may connect again); a pty is replaced by a new one."""
+        if self._server is not None:
+            self._drop_client()
+        elif self._master is not None and self._control is not None:
+            self._selector.unregister(self._master)
+            for fd in (self._master, self._slave):
+                os.close(fd)  # type: ignore[arg-type]
+            self._open_pty()
+
     def set_baud(self, baud: int) -> None:
         """Both directions move at the new rate from now on (binary-protocol BAUD)."""
         for pacer in (self.rx, self.tx):
             pacer.byte_seconds = 10.0 / baud if baud > 0 else 0.0
 
     def write(self, data: bytes) -> None:
-        """Device output: paced, then handed to the host side (or held until a TCP client connects)."""
+        """Device output: paced, then handed to the host side (or held until a TCP client connects).
+
+        Injected link faults act after the pacing: the board spends the time of what it wrote, not of what arrives.
+        """
         for start in range(0, len(data), 64):
             chunk = data[start: start + 64]
             self.tx.take(len(chunk))
-            self._send(chunk)
+            self._send(self.faults.outgoing(chunk) if self.faults is not None else chunk)
 
     def _send(self, data: bytes) -> None:
         if self._master is not None:
@@ -108,7 +155,7 @@ class SerialEndpoint:
             except OSError:
                 self._drop_client()
                 self._pending += data
-        else:
+        elif not self._connected_once:  # a boot banner waits for the first host; later output to nobody is lost
             self._pending += data[: max(0, 65536 - len(self._pending))]
 
     def _drop_client(self) -> None:
@@ -129,10 +176,16 @@ class SerialEndpoint:
                         continue
                     client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     self._client = client
+                    self._connected_once = True
                     self._selector.register(client, selectors.EVENT_READ, "client")
                     pending, self._pending = bytes(self._pending), bytearray()
                     if pending:
                         self._send(pending)
+                    continue
+                if key.data == "reset":
+                    os.read(key.fd, 4096)
+                    if self.on_reset is not None:
+                        self.on_reset()
                     continue
                 try:
                     data = os.read(self._master, 4096) if key.data == "pty" else self._client.recv(4096)  # type: ignore[union-attr, arg-type]
@@ -143,15 +196,19 @@ class SerialEndpoint:
                         self._drop_client()
                     continue
                 arrived = time.monotonic()
+                if self.faults is not None:
+                    data = self.faults.incoming(data)
                 for byte in data:
                     self.rx.take(1, sent_by=arrived)
                     feed(bytes((byte,)))
 
     def close(self) -> None:
         self._drop_client()
-        for fd in (self._master, self._slave):
+        for fd in (self._master, self._slave, self._reset_fd):
             if fd is not None:
                 os.close(fd)
         if self._server is not None:
             self._server.close()
+        if self._control is not None:
+            shutil.rmtree(self._control, ignore_errors=True)
         self._selector.close()
