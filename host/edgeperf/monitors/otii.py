@@ -169,17 +169,26 @@ class Otii(PowerMonitor):
             time.sleep(POLL_S)
 
     def poll(self) -> None:
-        """Fetch new GPI1 transitions, then new current samples, and hand both to the recorder."""
+        """Fetch new current samples and the GPI1 transitions up to them, and hand both to the recorder.
+
+        The sample count is read first and the transitions after it: the server's GPI1 record
+        then covers at least the samples being delivered, so no edge can land behind samples
+        already handed on (asking in the other order lost any edge that happened between the two
+        requests, more often the busier the machine).
+        """
+        available = self._count("mc")
         digital = self._count("i1")
         if digital > self._digital_done:
             for entry in self._data("i1", self._digital_done, digital - self._digital_done).get("values", []):
                 level = bool(entry["value"])
                 if self._level is not None and level != self._level:
                     index = int(round(float(entry["timestamp"]) * self.sample_rate_hz))
-                    self._pending_edges.append((index, "rising" if level else "falling"))
+                    if index < self._done:
+                        self.recorder.fault(f"a GPI1 transition at sample {index} arrived after its samples")
+                    else:
+                        self._pending_edges.append((index, "rising" if level else "falling"))
                 self._level = level
             self._digital_done = digital
-        available = self._count("mc")
         while self._done < available:
             count = min(CHUNK, available - self._done)
             values = np.asarray(self._data("mc", self._done, count).get("values", []), dtype=np.float64)

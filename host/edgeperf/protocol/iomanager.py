@@ -128,10 +128,18 @@ class PassthroughLink(Link):
                 echoed = line[len("m-dut-passthrough("):].removesuffix(")")
                 expected = self._awaiting.pop(0) if self._awaiting else None
                 if echoed != expected:
+                    self._awaiting.clear()  # the next command starts from a clean slate
                     raise ProtocolError(f"the IO manager relayed {echoed!r} but the host sent {expected!r}")
             elif line and line != "m-ready":
                 self.relay_lines.append(line)
                 self.manager.reader.log.note(f"IO manager: {line}")
+
+    def resync(self) -> None:
+        """Forget every partial line and expected echo: after a DUT reboot nothing in flight will complete."""
+        self._command.clear()
+        self._raw.clear()
+        self._out.clear()
+        self._awaiting.clear()
 
     def close(self) -> None:
         self.inner.close()
