@@ -125,14 +125,21 @@ class PassthroughLink(Link):
             if line.startswith(DUT_PREFIX):
                 self._out += (line[len(DUT_PREFIX):] + "\r\n").encode("latin-1")
             elif line.startswith("m-dut-passthrough("):
-                echoed = line[len("m-dut-passthrough("):].removesuffix(")")
-                expected = self._awaiting.pop(0) if self._awaiting else None
-                if echoed != expected:
-                    self._awaiting.clear()  # the next command starts from a clean slate
-                    raise ProtocolError(f"the IO manager relayed {echoed!r} but the host sent {expected!r}")
+                self._echo(line[len("m-dut-passthrough("):].removesuffix(")"))
             elif line and line != "m-ready":
                 self.relay_lines.append(line)
                 self.manager.reader.log.note(f"IO manager: {line}")
+
+    def _echo(self, echoed: str) -> None:
+        """Match the relay's echo with what was sent; an echo of a command abandoned in a resync is only noted."""
+        if echoed in self._awaiting:
+            del self._awaiting[: self._awaiting.index(echoed) + 1]
+        elif self._awaiting:
+            expected = self._awaiting[0]
+            self._awaiting.clear()  # the next command starts from a clean slate
+            raise ProtocolError(f"the IO manager relayed {echoed!r} but the host sent {expected!r}")
+        else:
+            self.manager.reader.log.note(f"IO manager relayed {echoed!r}, a command given up before a resync")
 
     def resync(self) -> None:
         """Forget every partial line and expected echo: after a DUT reboot nothing in flight will complete."""
