@@ -28,8 +28,9 @@ def test_fault_specs_parse_and_bad_ones_say_the_syntax():
 
 
 def test_lpm01a_partial_dropped_and_corrupted_bytes_are_repeated_never_used(bench, tmp_path):
-    board = bench("lpm01a", "arduino", "--fault", "cut-line:4:0.01", "--fault", "monitor-drop:6:0.002",
-                  "--fault", "monitor-corrupt:8:0.002")
+    """Plus a 1 s stall in window 1, shorter than the host waits: nothing is lost, the window stands."""
+    board = bench("lpm01a", "arduino", "--fault", "monitor-stall:3:1", "--fault", "cut-line:4:0.01",
+                  "--fault", "monitor-drop:6:0.002", "--fault", "monitor-corrupt:8:0.002")
     run = run_energy(board, tmp_path / "res", "--warmups", "0")
     energy = run["energy"]
     damaged = repeated(energy)
@@ -47,8 +48,8 @@ def test_ppk2_dropped_bytes_break_the_counter_and_the_window_is_repeated(bench, 
 
 
 def test_lpm01a_stall_and_unplug_are_recovered_through_the_monitor(bench, tmp_path):
-    """A 5 s stall (longer than the host waits for samples) and a 2 s unplug of the monitor's USB port."""
-    board = bench("lpm01a", "arduino", "--fault", "monitor-stall:4:5", "--fault", "monitor-disconnect:6:2")
+    """A 6 s stall (longer than the host waits for samples) and a 2 s unplug of the monitor's USB port."""
+    board = bench("lpm01a", "arduino", "--fault", "monitor-stall:4:6", "--fault", "monitor-disconnect:6:2")
     run = run_energy(board, tmp_path / "res", "--warmups", "0")
     energy = run["energy"]
     assert sorted(repeated(energy)) == [2, 3], energy["windows"]
@@ -87,7 +88,7 @@ def test_io_manager_garbled_relay_lines_and_stray_lines(bench, tmp_path):
 
 
 def test_a_monitor_that_never_comes_back_stops_the_run_with_the_documented_error(bench, tmp_path):
-    board = bench("lpm01a", "arduino", "--fault", "monitor-disconnect:4:600")
+    board = bench("lpm01a", "arduino", "--fault", "monitor-disconnect:1:600")
     proc = run_cli(board, tmp_path / "res", "--warmups", "0")
     assert proc.returncode != 0
     run = json.loads((tmp_path / "res" / "results.json").read_text())["runs"][0]

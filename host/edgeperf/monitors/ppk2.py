@@ -65,6 +65,26 @@ class Modifiers:
         return t["UG"] * (rwg * (t["GS"] * rwg + t["GI"]) + t["S"] * (vdd_mv / 1000) + t["I"])
 
 
+def _counter_steps_ok(data: bytes) -> float:
+    """Fraction of consecutive words in `data` whose rolling counter advances by exactly one."""
+    words = np.frombuffer(data[: len(data) // 4 * 4], dtype="<u4")
+    counter = ((words >> 18) & 0x3F).astype(np.int64)
+    return float(np.mean(np.diff(counter) % COUNTER_MODULUS == 1)) if len(counter) > 1 else 1.0
+
+
+def _misalignment(data: bytes, probe_words: int = 32) -> int:
+    """Bytes to skip so that words start on word boundaries again, judged by the counter; 0 when aligned.
+
+    A byte lost inside a USB transfer shifts every later word: without realigning, the stream
+    would stay garbage (and every later window damaged) until the next start.
+    """
+    head = data[: probe_words * 4 + 3]
+    if len(head) < 16 * 4 + 3 or _counter_steps_ok(head) >= 0.5:
+        return 0
+    best = max(range(1, 4), key=lambda shift: _counter_steps_ok(head[shift:]))
+    return best if _counter_steps_ok(head[best:]) >= 0.9 else 0
+
+
 class Ppk2(PowerMonitor):
     name = "ppk2"
     quantity = "current"
@@ -96,6 +116,10 @@ class Ppk2(PowerMonitor):
         if not self._streaming:
             return  # bytes after a stop: the stream's tail, nothing to keep
         data = self._remainder + data
+        shift = _misalignment(data)
+        if shift:
+            self.recorder.fault(f"the word stream lost {shift} byte(s) and was realigned")
+            data = data[shift:]
         usable = len(data) - len(data) % 4
         self._remainder = data[usable:]
         if not usable:
