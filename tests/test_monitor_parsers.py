@@ -1,47 +1,20 @@
-"""Monitor stream parsers and the energy integration, on byte streams built by hand and by hypothesis."""
+"""Monitor stream parsers and the energy integration, on byte streams built by hand (random ones: test_parsers_fuzz)."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from edgeperf.errors import EnergyWindowError
-from edgeperf.links import Link
-from edgeperf.monitors.base import Capture, Edge, PowerMonitor
+from edgeperf.monitors.base import Capture, Edge
 from edgeperf.monitors.energy import integrate_window
-from edgeperf.monitors.lpm01a import Lpm01a, decode_bin_hexa
-from edgeperf.monitors.ppk2 import Modifiers, Ppk2
-from edgeperf.protocol.iomanager import IoManager, PassthroughLink
+from edgeperf.monitors.lpm01a import decode_bin_hexa
+from edgeperf.monitors.ppk2 import Modifiers
 from edgeperf.sim.monitors import PPK2_CALIBRATION, Ppk2Emulator, bin_hexa, lpm_number, mantissa_exponent
 from edgeperf.sim.power import PowerModel, Timeline
-
-
-class SilentLink(Link):
-    """A link with nothing on the other end: the parsers are fed directly through `_consume`."""
-
-    url = "silent://"
-
-    def write(self, data: bytes) -> None:
-        pass
-
-    def read(self, max_bytes: int, timeout: float) -> bytes:
-        time.sleep(min(timeout, 0.002))
-        return b""
-
-    def close(self) -> None:
-        pass
-
-
-def lpm(stream: bytes) -> Lpm01a:
-    monitor = Lpm01a(SilentLink())
-    monitor.recorder.arm()
-    monitor._since_timestamp = 0
-    monitor._consume(stream)
-    return monitor
+from stream_support import lpm, ppk2
 
 
 def test_lpm01a_ascii_samples_events_and_timestamp_cadence():
@@ -107,14 +80,6 @@ def ppk2_words(count: int, start_counter: int = 0, level_from: int | None = None
     return words.astype("<u4").tobytes()
 
 
-def ppk2() -> Ppk2:
-    monitor = Ppk2(SilentLink())
-    monitor.modifiers = Modifiers({"R0": 1000.0})
-    monitor._streaming = True
-    monitor.recorder.arm()
-    return monitor
-
-
 def test_ppk2_words_split_across_reads_edges_and_counter_gaps():
     monitor = ppk2()
     stream = ppk2_words(200, level_from=120)
@@ -155,61 +120,6 @@ def test_a_nan_sample_is_an_error_not_a_nan_result():
     values[500] = np.nan
     with pytest.raises(EnergyWindowError, match="unusable samples"):
         integrate_window(capture(values, [(300, "falling"), (800, "falling")]), "falling")
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=600), st.integers(min_value=0, max_value=600))
-def test_lpm01a_parser_survives_any_bytes(data, cut):
-    monitor = lpm(b"")
-    monitor._consume(data[:cut])
-    monitor._consume(data[cut:])
-    monitor.recorder.disarm()
-    PowerMonitor.close(monitor)  # the stream reader only: no device to release
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=600))
-def test_lpm01a_binary_parser_survives_any_bytes(data):
-    monitor = Lpm01a(SilentLink(), output="current", data_format="bin_hexa")
-    monitor._binary = True
-    monitor._consume(data)
-    PowerMonitor.close(monitor)  # the stream reader only: no device to release
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=800), st.integers(min_value=0, max_value=800))
-def test_ppk2_parser_survives_any_bytes(data, cut):
-    monitor = ppk2()
-    monitor._consume(data[:cut])
-    monitor._consume(data[cut:])
-    values = monitor.recorder.disarm()
-    PowerMonitor.close(monitor)  # the stream reader only: no device to release
-    assert sum(len(c) for c in values.chunks) == len(data) // 4
-
-
-class ScriptedLink(SilentLink):
-    """Bytes a relay would send, handed out in small reads."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = bytearray(data)
-
-    def read(self, max_bytes: int, timeout: float) -> bytes:
-        chunk = bytes(self.data[:7])
-        del self.data[:7]
-        return chunk
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=400))
-def test_io_manager_relay_parser_never_crashes_unexpectedly(data):
-    from edgeperf.errors import ProtocolError
-
-    link = PassthroughLink(IoManager(ScriptedLink(data)))
-    try:
-        while link.read(100, 0.001) or link.inner.data:
-            pass
-    except ProtocolError:
-        pass  # a passthrough echo that does not match what was sent: the documented error
 
 
 class FakeJoulescopeDriver:

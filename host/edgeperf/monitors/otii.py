@@ -78,7 +78,10 @@ class OtiiConnection:
                     raise MonitorError(f"Otii reply to transaction {reply.get('trans_id')} while waiting for {trans_id}")
                 if reply.get("type") == "error":
                     raise MonitorError(f"Otii refused {cmd}: {reply.get('errorcode')} {reply.get('data', '')}")
-                return reply.get("data") or {}
+                data = reply.get("data") or {}
+                if not isinstance(data, dict):
+                    raise MonitorError(f"Otii reply to {cmd} carries {type(data).__name__} data, not an object")
+                return data
 
     def close(self) -> None:
         self.sock.close()
@@ -170,6 +173,16 @@ class Otii(PowerMonitor):
 
     def poll(self) -> None:
         """Fetch new current samples and the GPI1 transitions up to them, and hand both to the recorder.
+
+        A reply whose fields have the wrong shape is a MonitorError, like any other broken stream.
+        """
+        try:
+            self._poll()
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise MonitorError(f"malformed reply from the Otii server: {type(exc).__name__}: {exc}") from exc
+
+    def _poll(self) -> None:
+        """The body of `poll`, which turns malformed replies into MonitorError.
 
         The sample count is read first and the transitions after it: the server's GPI1 record
         then covers at least the samples being delivered, so no edge can land behind samples

@@ -120,10 +120,11 @@ class PassthroughLink(Link):
 
     def _split(self) -> None:
         while (newline := self._raw.find(b"\n")) >= 0:
-            line = decode_line(bytes(self._raw[:newline]))
+            raw = bytes(self._raw[:newline]).replace(b"\r", b"").replace(b"\0", b"")
             del self._raw[: newline + 1]
-            if line.startswith(DUT_PREFIX):
-                self._out += (line[len(DUT_PREFIX):] + "\r\n").encode("latin-1")
+            line = decode_line(raw)
+            if raw.startswith(DUT_PREFIX.encode()):
+                self._out += raw[len(DUT_PREFIX):] + b"\r\n"  # the DUT's own bytes, whatever they are
             elif line.startswith("m-dut-passthrough("):
                 self._echo(line[len("m-dut-passthrough("):].removesuffix(")"))
             elif line and line != "m-ready":
