@@ -214,3 +214,23 @@ def test_missing_joulescope_library_says_how_to_install_it():
         pass
     with pytest.raises(ConfigError, match=r"edgeperf\[joulescope\]"):
         open_monitor("joulescope:first")
+
+
+def test_ppk2_realigns_after_a_lost_byte_so_later_windows_are_clean():
+    monitor = ppk2()
+    stream = ppk2_words(400)
+    monitor._consume(stream[:801] + stream[802:1200])  # one byte lost inside a transfer
+    monitor.recorder.disarm()
+    monitor.recorder.arm()
+    monitor._consume(stream[1200:])
+    later = monitor.recorder.disarm()
+    assert later.faults == [] and sum(len(c) for c in later.chunks) == (len(stream) - 1200) // 4
+
+
+def test_lpm01a_sample_above_full_scale_is_a_corrupted_line():
+    monitor = lpm(b"")
+    monitor._max_sample = 0.05 * 1.8 / 1000  # energy output, 1.8 V, 1 kHz
+    monitor._consume(b"6409-08\r\n6409-03\r\n")  # a flipped exponent digit: 6.4 mJ in one millisecond
+    armed = monitor.recorder.disarm()
+    assert any("above the LPM01A's full scale" in f for f in armed.faults)
+    assert np.isnan(np.concatenate(armed.chunks)).sum() == 1

@@ -65,24 +65,25 @@ class Modifiers:
         return t["UG"] * (rwg * (t["GS"] * rwg + t["GI"]) + t["S"] * (vdd_mv / 1000) + t["I"])
 
 
-def _counter_steps_ok(data: bytes) -> float:
-    """Fraction of consecutive words in `data` whose rolling counter advances by exactly one."""
-    words = np.frombuffer(data[: len(data) // 4 * 4], dtype="<u4")
-    counter = ((words >> 18) & 0x3F).astype(np.int64)
+def _tail_steps_ok(data: bytes, shift: int, words: int) -> float:
+    """Fraction of the last `words` words (taking words from byte `shift` on) whose counter advances by one."""
+    usable = (len(data) - shift) // 4
+    tail = np.frombuffer(data[shift + max(0, usable - words) * 4: shift + usable * 4], dtype="<u4")
+    counter = ((tail >> 18) & 0x3F).astype(np.int64)
     return float(np.mean(np.diff(counter) % COUNTER_MODULUS == 1)) if len(counter) > 1 else 1.0
 
 
 def _misalignment(data: bytes, probe_words: int = 32) -> int:
-    """Bytes to skip so that words start on word boundaries again, judged by the counter; 0 when aligned.
+    """Bytes to skip so that the stream's latest words sit on word boundaries, judged by the counter; 0 when aligned.
 
     A byte lost inside a USB transfer shifts every later word: without realigning, the stream
-    would stay garbage (and every later window damaged) until the next start.
+    would stay garbage (and every later window damaged) until the next start. The words
+    before the loss come out garbled instead, and are flagged by the counter like any loss.
     """
-    head = data[: probe_words * 4 + 3]
-    if len(head) < 16 * 4 + 3 or _counter_steps_ok(head) >= 0.5:
+    if len(data) < 16 * 4 + 3 or _tail_steps_ok(data, 0, probe_words) >= 0.5:
         return 0
-    best = max(range(1, 4), key=lambda shift: _counter_steps_ok(head[shift:]))
-    return best if _counter_steps_ok(head[best:]) >= 0.9 else 0
+    best = max(range(1, 4), key=lambda shift: _tail_steps_ok(data, shift, probe_words))
+    return best if _tail_steps_ok(data, best, probe_words) >= 0.9 else 0
 
 
 class Ppk2(PowerMonitor):
