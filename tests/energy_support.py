@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "kws01.tflite"
 #: The acceptance bound: the host's energy per inference within 0.5 % of the bench's truth.
 TOLERANCE = 0.005
+#: Faults that delay data without changing it: a window that saw one may stand.
+HARMLESS = {"monitor-stall"}
 
 
 def run_cli(bench: VirtualBenchProcess, results: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -57,7 +59,7 @@ def errors_against_truth(bench: VirtualBenchProcess, run: dict) -> list[float]:
     errors = []
     for window, truth in zip(energy["windows"], accepted_truths(bench, energy)):
         # A loop the bench damaged on purpose is never the one a window was taken from.
-        assert "aborted" not in truth and not truth["faults"], (window, truth)
+        assert "aborted" not in truth and not set(truth["faults"]) - HARMLESS, (window, truth)
         assert window["iterations"] == truth["iterations"]
         expected = truth[f"uj_per_inference_{edge}"]
         errors.append(abs(window["uj_per_inference"] - expected) / expected)

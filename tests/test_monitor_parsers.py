@@ -234,3 +234,50 @@ def test_lpm01a_sample_above_full_scale_is_a_corrupted_line():
     armed = monitor.recorder.disarm()
     assert any("above the LPM01A's full scale" in f for f in armed.faults)
     assert np.isnan(np.concatenate(armed.chunks)).sum() == 1
+
+
+class TickingOtiiServer:
+    """MOCK of the Otii server's recording replies on a clock that advances 3 ms per request, as on a busy machine.
+
+    GPI1 transitions and main-current samples are both reported up to the clock's present,
+    so the order in which a client asks decides whether an edge can fall between two requests.
+    """
+
+    RATE = 4000.0
+
+    def __init__(self, edges: list[tuple[float, bool]]) -> None:
+        self.now = 0.0
+        self.edges = edges
+
+    def _transitions(self) -> list[dict]:
+        return [{"timestamp": 0.0, "value": True}] + [{"timestamp": t, "value": v} for t, v in self.edges if t <= self.now]
+
+    def request(self, cmd: str, data: dict | None = None, timeout: float = 10.0) -> dict:
+        self.now += 0.003
+        assert data is not None
+        if cmd == "recording_get_channel_data_count":
+            return {"count": len(self._transitions()) if data["channel"] == "i1" else int(self.now * self.RATE)}
+        if data["channel"] == "i1":
+            return {"values": self._transitions()[data["index"]: data["index"] + data["count"]]}
+        return {"values": [1e-3] * data["count"]}
+
+
+def test_otii_poll_never_loses_an_edge_between_its_requests():
+    """The CI flake: GPI1 was read before the sample count, so an edge in between was dropped."""
+    from edgeperf.monitors.otii import Otii
+    from edgeperf.monitors.base import PowerMonitor
+
+    times = [0.0105 + 0.0071 * k for k in range(40)]
+    edges = [(t, k % 2 == 1) for k, t in enumerate(times)]
+    monitor = Otii.__new__(Otii)  # no server: only the polling logic
+    PowerMonitor.__init__(monitor, None, url="otii:mock")
+    monitor.connection = TickingOtiiServer(edges)  # type: ignore[assignment]
+    monitor.device, monitor._recording, monitor.sample_rate_hz = "arc-1", 1, TickingOtiiServer.RATE
+    monitor._done = monitor._digital_done = 0
+    monitor._pending_edges, monitor._level = [], None
+    monitor.recorder.arm()
+    while monitor.connection.now < times[-1] + 0.05:  # type: ignore[attr-defined]
+        monitor.poll()
+    armed = monitor.recorder.disarm()
+    assert armed.faults == []
+    assert [e.index for e in armed.edges] == [round(t * TickingOtiiServer.RATE) for t in times]

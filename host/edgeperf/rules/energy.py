@@ -208,7 +208,8 @@ class EnergyMeter:
         monitor.arm()
         started = time.monotonic()
         try:
-            reply_lines = self.session.client.command(f"infer {iterations} {warmups}", timeout)
+            # The monitor powers the board: if it fails, no reply will come, so stop waiting for one.
+            reply_lines = self.session.client.command(f"infer {iterations} {warmups}", timeout, monitor.check_alive)
             host_seconds = time.monotonic() - started
             monitor.settle(self.settings.settle_seconds)
         finally:

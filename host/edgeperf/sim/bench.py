@@ -226,7 +226,7 @@ class EnergyBoard:
         if phase == "start":
             self.plan.start_loop()
             reset = self.plan.active("reset")
-            if reset is not None and reset.arg == "upload" and self.plan.take("reset"):
+            if reset is not None and reset.arg == "upload" and self.plan.take("reset", fires=False):
                 self._reset_in_upload, self._chunks = True, 0
         visible = not (phase == "start" and self.plan.take("drop-edge"))
         self._pulses[phase] = self.timeline.pulse(visible=visible)
@@ -262,7 +262,7 @@ class EnergyBoard:
         if stop_here is not None:
             self._wait_until(middle)
             self._write_truth({"loop": self.plan.loop, "aborted": "reset" if stop_here else "hang",
-                               "faults": self.plan.kinds_of_loop(self.plan.loop)})
+                               "faults": sorted(self.plan.fired_in_loop)})
             while not stop_here and self.timeline.powered:  # hung: only a power cut ends this
                 time.sleep(0.01)
             raise _Restart(stop_here)
@@ -278,7 +278,7 @@ class EnergyBoard:
         self._write_truth({"loop": self.plan.loop, "warmups": infer.w, **asdict(truth),
                            "uj_per_inference_falling": truth.uj_per_inference("falling"),
                            "uj_per_inference_rising": truth.uj_per_inference("rising"),
-                           "faults": self.plan.kinds_of_loop(self.plan.loop)})
+                           "faults": sorted(self.plan.fired_in_loop)})
 
     def _write_truth(self, record: dict[str, object]) -> None:
         if self.truth is not None:

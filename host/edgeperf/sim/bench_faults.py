@@ -70,7 +70,7 @@ def parse_fault(spec: str) -> Fault:
 
 
 class FaultPlan:
-    """Which faults are active now, a seeded random source for rates, and a record of what fired."""
+    """Which faults are active now, a seeded random source for rates, and which fired in the current loop."""
 
     def __init__(self, faults: list[Fault], seed: int) -> None:
         self.faults = faults
@@ -78,31 +78,30 @@ class FaultPlan:
         self.loop = 0
         self._current: dict[str, Fault] = {f.kind: f for f in faults if f.loop is None}
         self._lock = threading.Lock()
-        #: kind -> how often it actually fired (bytes dropped, lines printed, resets, ...).
-        self.fired: dict[str, int] = {}
+        #: Kinds that fired since the current loop's start pulse: what its truth record lists.
+        self.fired_in_loop: set[str] = set()
 
     def start_loop(self) -> None:
         with self._lock:
             self.loop += 1
+            self.fired_in_loop = set()
             self._current = {f.kind: f for f in self.faults if f.loop in (None, self.loop)}
 
     def end_loop(self) -> None:
         with self._lock:
             self._current = {f.kind: f for f in self.faults if f.loop is None}
 
-    def kinds_of_loop(self, loop: int) -> list[str]:
-        return sorted(f.kind for f in self.faults if f.loop == loop)
-
     def active(self, kind: str) -> Fault | None:
         return self._current.get(kind)
 
-    def take(self, kind: str) -> Fault | None:
-        """A one-shot fault of the current loop, consumed by this call."""
+    def take(self, kind: str, fires: bool = True) -> Fault | None:
+        """A one-shot fault of the current loop, consumed by this call; `fires=False` when it strikes later."""
         with self._lock:
             fault = self._current.get(kind)
             if fault is not None and fault.loop is not None:
                 del self._current[kind]
-                self.fired[kind] = self.fired.get(kind, 0) + 1
+                if fires:
+                    self.fired_in_loop.add(kind)
                 return fault
         return None
 
@@ -111,7 +110,7 @@ class FaultPlan:
         fault = self._current.get(kind)
         if fault is None or not self.rng.random() < float(fault.arg):  # type: ignore[arg-type]
             return False
-        self.fired[kind] = self.fired.get(kind, 0) + 1
+        self.fired_in_loop.add(kind)
         return True
 
     def mangle(self, data: bytes, prefix: str) -> bytes:
