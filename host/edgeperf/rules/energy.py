@@ -41,8 +41,11 @@ class EnergySettings(rules.WindowSettings):
     max_fault_repeats: int = 3
     #: A window whose edge-to-edge time is this far from the probed expectation is rejected.
     duration_tolerance: float = 0.25
-    #: An `infer` reply may take this long beyond twice the expected loop before the board counts as hung.
-    reply_slack_seconds: float = 10.0
+    #: An `infer` reply may take this long beyond twice the expected loop before the board counts as hung
+    #: (the reply itself is about 100 bytes: 0.1 s at 9600 baud).
+    reply_slack_seconds: float = 5.0
+    #: After a lost reply, a board that does not answer `name` within this time is taken as hung.
+    alive_timeout_seconds: float = 2.0
 
 
 @dataclass
@@ -223,7 +226,7 @@ class EnergyMeter:
         """Whether the board still answers `name` once the rest of a damaged reply has passed."""
         self.session.reader.drain(quiet=0.3)
         try:
-            self.session.client.name(self.session.command_timeout)
+            self.session.client.name(self.settings.alive_timeout_seconds)
             return True
         except (LinkTimeout, ProtocolError):
             return False
