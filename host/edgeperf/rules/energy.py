@@ -178,7 +178,8 @@ class EnergyMeter:
             except (DeviceError, ProtocolError, LinkTimeout) as exc:
                 if attempt > self.settings.max_fault_repeats:
                     raise
-                self.recoveries.append(f"{what}: upload failed ({exc}) -> {self.rig.restart('upload failed')}")
+                reason = f"{what}: upload failed ({exc})"
+                self.recoveries.append(f"{reason} -> {self.rig.restart(reason)}")
         restarts = self.session.stats.upload_restarts - before
         if restarts:
             self.recoveries.append(f"{what}: upload restarted {restarts} time(s) (see the log)")

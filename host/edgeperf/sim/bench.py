@@ -99,12 +99,7 @@ class MonitorPort:
 
     def disconnect(self, seconds: float, detach: Callable[[], None]) -> None:
         """Unplug for `seconds`: the pty closes, the monitor resets (its DUT loses power), then it is back."""
-        with self._lock:
-            end, self._end = self._end, None
-        self._alive.clear()
-        self._server.join(timeout=2)
-        if end is not None:
-            end.close()
+        self.close()
         detach()
         time.sleep(seconds)
         self._attach()
@@ -247,8 +242,10 @@ class EnergyBoard:
             self.cut_line(middle)  # one cut line; a rate is drawn by the monitor, line by line
         for kind in ("monitor-stall", "monitor-disconnect"):
             if timed and (fault := self.plan.take(kind)):
-                threading.Timer(max(0.0, middle - self.timeline.now()), self.monitor_fault,
-                                (kind, float(fault.arg))).start()  # type: ignore[arg-type]
+                timer = threading.Timer(max(0.0, middle - self.timeline.now()), self.monitor_fault,
+                                        (kind, float(fault.arg)))  # type: ignore[arg-type]
+                timer.daemon = True  # an unplug that outlasts the bench must not keep it alive
+                timer.start()
         stop_here = None
         if timed:
             reset = self.plan.active("reset")
