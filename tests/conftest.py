@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeperf.sim.launcher import VirtualBoardProcess
+from edgeperf.sim.launcher import VirtualBenchProcess, VirtualBoardProcess
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
@@ -38,6 +38,24 @@ def start_board(tmp_path: Path) -> Iterator[Callable[..., VirtualBoardProcess]]:
     yield start
     for board in boards:
         board.close()
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator[Callable[..., VirtualBenchProcess]]:
+    """Start virtual energy benches (kws01) for a test and always stop them afterwards."""
+    started: list[VirtualBenchProcess] = []
+
+    def start(monitor: str, io_manager: str, *extra: str) -> VirtualBenchProcess:
+        process = VirtualBenchProcess(model=model_path("kws01"), profile="kws01", monitor=monitor,
+                                      io_manager=io_manager, truth=tmp_path / f"truth-{len(started)}.jsonl",
+                                      extra_args=list(extra))
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.close()
 
 
 def read_truth(board: VirtualBoardProcess) -> list[dict[str, object]]:

@@ -6,74 +6,9 @@ and a real CLI process; the host never sees the bench's truth file, the test doe
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from edgeperf.sim.launcher import VirtualBenchProcess
-
-REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "models" / "kws01.tflite"
-#: The acceptance bound: the host's energy per inference within 0.5 % of the bench's truth.
-TOLERANCE = 0.005
-
-
-@pytest.fixture
-def bench(tmp_path: Path) -> Iterator:
-    started: list[VirtualBenchProcess] = []
-
-    def start(monitor: str, io_manager: str, *extra: str) -> VirtualBenchProcess:
-        process = VirtualBenchProcess(model=MODEL, profile="kws01", monitor=monitor, io_manager=io_manager,
-                                      truth=tmp_path / f"truth-{len(started)}.jsonl", extra_args=list(extra))
-        started.append(process)
-        process.start()
-        return process
-
-    yield start
-    for process in started:
-        process.close()
-
-
-def run_energy(bench: VirtualBenchProcess, results: Path, *extra: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="200")
-    proc = subprocess.run(
-        [sys.executable, "-m", "edgeperf.cli", "run", "--mode", "energy", "--quick", "-b", "kws01",
-         "--port", bench.url, "--monitor", bench.monitor_spec, "--io-manager", bench.io_manager,
-         "--model", str(MODEL), "--results", str(results), *extra],
-        env=env, text=True, capture_output=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads((results / "results.json").read_text())["runs"][0]
-
-
-def accepted_truths(bench: VirtualBenchProcess, energy: dict) -> list[dict]:
-    """The bench's record of each accepted window: the last attempt of each window's group of loops."""
-    assert bench.truth is not None
-    loops = [json.loads(line) for line in bench.truth.read_text().splitlines()]
-    attempts = [w["repeated"] + 1 for w in energy["windows"]]
-    tail = loops[len(loops) - sum(attempts):]
-    truths, at = [], 0
-    for count in attempts:
-        at += count
-        truths.append(tail[at - 1])
-    return truths
-
-
-def errors_against_truth(bench: VirtualBenchProcess, run: dict) -> list[float]:
-    energy = run["energy"]
-    edge = energy["monitor"]["edge"]
-    errors = []
-    for window, truth in zip(energy["windows"], accepted_truths(bench, energy)):
-        assert window["iterations"] == truth["iterations"]
-        expected = truth[f"uj_per_inference_{edge}"]
-        errors.append(abs(window["uj_per_inference"] - expected) / expected)
-    print(f"{energy['monitor']['monitor']} @ {energy['monitor']['sample_rate_hz']:g} Hz: relative errors "
-          + ", ".join(f"{e:.5%}" for e in errors))
-    return errors
+from energy_support import TOLERANCE, errors_against_truth, run_energy
 
 
 def test_lpm01a_through_the_arduino_io_manager_matches_the_true_energy(bench, tmp_path):

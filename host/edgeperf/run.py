@@ -24,10 +24,11 @@ from .results.journal import Journal
 from .results.schema import SCHEMA, UNITS
 from .results.summary import accuracy_text, performance_text, run_summary
 from .rules.accuracy import journal_header, run_accuracy
-from .monitors import MonitorConfig, open_monitor
+from .monitors import MonitorConfig
 from .protocol.iomanager import ENERGY_DUT_BAUD, HOST_BAUD, UPLOAD_CHUNK_BYTES, IoManager
 from .results.summary import energy_text
 from .rules.energy import EnergySettings, run_energy
+from .rules.energy_rig import EnergyRig
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
 from .rules.scenarios import EdgeProfile, ScenarioRun, loadgen_settings, probe_query_latency
@@ -211,11 +212,10 @@ def _energy_run(target: Target, url: str, monitor_spec: str | None, files: list,
     if not isinstance(settings, EnergySettings):
         raise ConfigError("energy mode needs EnergySettings")
     progress.status("configuring the power monitor")
-    monitor = open_monitor(monitor_spec)
+    rig = EnergyRig(monitor_spec, MonitorConfig(wiring.voltage_v, wiring.sample_rate_hz, wiring.edge),
+                    wiring.boot_seconds, log.note)
     link = None
     try:
-        monitor.configure(MonitorConfig(wiring.voltage_v, wiring.sample_rate_hz, wiring.edge))
-        monitor.set_power(False)
         link = open_link(url, HOST_BAUD if wiring.io_manager else target.baud)
         dut_link = link
         if wiring.io_manager:
@@ -223,31 +223,23 @@ def _energy_run(target: Target, url: str, monitor_spec: str | None, files: list,
             entry["io_manager"] = {"dialect": manager.identify(), "name": manager.name}
             manager.ensure_dut_baud(ENERGY_DUT_BAUD)
             dut_link = manager.passthrough()
-        monitor.set_power(True)
-        monitor.start()
         session = DutSession(dut_link, log, chunk_bytes=UPLOAD_CHUNK_BYTES if wiring.io_manager else 38)
         progress.status("waiting for the board to boot")
-        identity = session.identify(boot_wait=wiring.boot_seconds)
+        identity = rig.power_on(session)
         entry["board"].update(asdict(identity))  # type: ignore[union-attr]
         if identity.model != bench.name:
             raise ConfigError(f"the board on {url} runs model {identity.model!r}, not {bench.name!r}")
         if identity.mode != "energy":
             raise ConfigError("the board runs a performance-mode build: it prints m-lap-us and never pulses its "
                               "timestamp pin. Flash an energy-mode build (EE_CFG_ENERGY_MODE=1).")
-        result = run_energy(session, monitor, bench, files, target.model, settings, progress,
-                            folder.path / bench.name / "energy")
+        result = run_energy(rig, bench, files, target.model, settings, progress, folder.path / bench.name / "energy")
         entry["energy"] = result.to_dict()
         entry["session"] = asdict(session.stats)
         folder.write_text(f"{bench.name}/energy/results.txt", energy_text(result))
     finally:
         try:
-            if monitor.healthy:
-                monitor.stop()
-                monitor.set_power(False)
-        except EdgeperfError as exc:  # never hide the run's own error behind a shutdown problem
-            log.note(f"power monitor shutdown: {exc}")
+            rig.close()
         finally:
-            monitor.close()
             if link is not None:
                 link.close()
 

@@ -121,6 +121,9 @@ class PowerMonitor(ABC):
     supplies_power: bool = True
     #: Which edge kinds the monitor can report (a D7 event input reports one configured kind only).
     edge_kinds: tuple[str, ...] = EDGE_KINDS
+    #: Samples per integrity check of the stream: a sample lost inside a block is known only at the
+    #: block's end (the LPM01A counts samples between TimeStamp lines); 1 = every sample is checked.
+    integrity_block: int = 1
 
     def __init__(self, link: Link | None, url: str = "") -> None:
         self.link = link
@@ -129,6 +132,8 @@ class PowerMonitor(ABC):
         self.sample_rate_hz = 0.0
         self.recorder = Recorder()
         self.identity = ""
+        #: Recorder count where the current acquisition's first integrity block starts.
+        self._block_origin = 0
         self._texts: queue.Queue[str] = queue.Queue()
         self._stop = threading.Event()
         self._error: Exception | None = None
@@ -218,9 +223,16 @@ class PowerMonitor(ABC):
                 return lines
 
     def settle(self, seconds: float) -> None:
-        """Wait until `seconds` more of samples arrived, so every edge up to now has been delivered."""
+        """Wait until `seconds` more of samples arrived, so every edge up to now has been delivered.
+
+        With integrity blocks, also until the block holding those samples has been checked, so a
+        loss in a window's last samples is charged to that window, not to whatever comes next.
+        """
         wanted = self.recorder.count + max(1, int(seconds * self.sample_rate_hz))
-        if not self.recorder.wait_for(wanted, seconds * 4 + 2.0):
+        if self.integrity_block > 1:
+            blocks = -(-(wanted - self._block_origin) // self.integrity_block)
+            wanted = self._block_origin + blocks * self.integrity_block + 1  # one past the block's check
+        if not self.recorder.wait_for(wanted, seconds * 4 + 2.0 + self.integrity_block / self.sample_rate_hz):
             self.check_alive()
             raise MonitorError(f"{self.name} on {self.url} stopped streaming samples "
                                f"(have {self.recorder.count}, waited for {wanted})")

@@ -25,6 +25,9 @@ ASCII_UNLIMITED_HZ = 5_000
 #: The firmware sends a TimeStamp line after every this many samples.
 TIMESTAMP_EVERY = 1000
 MAX_LINE = 256
+#: Dynamic-measurement full scale of firmware 1.0.6 (the one the EEMBC runner requires): 50 mA. A larger
+#: sample is a corrupted line (a flipped exponent digit), never a measurement.
+FULL_SCALE_A = 0.05
 
 SAMPLE = re.compile(r"^(\d{4})([+-]\d{2})$")
 TIMESTAMP = re.compile(r"^Time[Ss]tamp:[ ><](\d{3})s (\d{3})ms, buff (\d{2})%$")
@@ -46,6 +49,7 @@ def decode_bin_hexa(words: np.ndarray) -> np.ndarray:
 
 class Lpm01a(PowerMonitor):
     name = "lpm01a"
+    integrity_block = TIMESTAMP_EVERY
 
     def __init__(self, link: Link, output: str = "energy", data_format: str = "ascii_dec") -> None:
         if output not in ("energy", "current") or data_format not in ("ascii_dec", "bin_hexa"):
@@ -60,6 +64,7 @@ class Lpm01a(PowerMonitor):
         self._since_timestamp: int | None = None
         self._last_event: int | None = None
         self.buffer_percent = 0
+        self._max_sample = float("inf")
         super().__init__(link)
 
     # -- stream parsing (reader thread)
@@ -94,7 +99,12 @@ class Lpm01a(PowerMonitor):
 
     def _line(self, line: str, values: list[float], edges: list[tuple[int, str]]) -> None:
         if (m := SAMPLE.match(line)):
-            values.append(int(m.group(1)) * 10.0 ** int(m.group(2)))
+            value = int(m.group(1)) * 10.0 ** int(m.group(2))
+            if value > self._max_sample:
+                self._flush(values, edges)
+                self.recorder.fault(f"sample line {line!r} is above the LPM01A's full scale: corrupted")
+                value = float("nan")
+            values.append(value)
             return
         if (m := TIMESTAMP.match(line)):
             self._flush(values, edges)
@@ -190,11 +200,13 @@ class Lpm01a(PowerMonitor):
                     f"volt {round(config.voltage_v * 1000)}m"):
             self.command(cmd)
         self.sample_rate_hz = float(rate)
+        self._max_sample = FULL_SCALE_A * (config.voltage_v / rate if self.output == "energy" else 1.0)
 
     def set_power(self, on: bool) -> None:
         self.command(f"pwr {'on' if on else 'off'} nostatus")
 
     def start(self) -> None:
+        self._block_origin = self.recorder.count
         self._since_timestamp = 0
         self._last_event = None
         self.command("start")

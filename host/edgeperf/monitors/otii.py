@@ -78,7 +78,10 @@ class OtiiConnection:
                     raise MonitorError(f"Otii reply to transaction {reply.get('trans_id')} while waiting for {trans_id}")
                 if reply.get("type") == "error":
                     raise MonitorError(f"Otii refused {cmd}: {reply.get('errorcode')} {reply.get('data', '')}")
-                return reply.get("data") or {}
+                data = reply.get("data") or {}
+                if not isinstance(data, dict):
+                    raise MonitorError(f"Otii reply to {cmd} carries {type(data).__name__} data, not an object")
+                return data
 
     def close(self) -> None:
         self.sock.close()
@@ -169,17 +172,36 @@ class Otii(PowerMonitor):
             time.sleep(POLL_S)
 
     def poll(self) -> None:
-        """Fetch new GPI1 transitions, then new current samples, and hand both to the recorder."""
+        """Fetch new current samples and the GPI1 transitions up to them, and hand both to the recorder.
+
+        A reply whose fields have the wrong shape is a MonitorError, like any other broken stream.
+        """
+        try:
+            self._poll()
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise MonitorError(f"malformed reply from the Otii server: {type(exc).__name__}: {exc}") from exc
+
+    def _poll(self) -> None:
+        """The body of `poll`, which turns malformed replies into MonitorError.
+
+        The sample count is read first and the transitions after it: the server's GPI1 record
+        then covers at least the samples being delivered, so no edge can land behind samples
+        already handed on (asking in the other order lost any edge that happened between the two
+        requests, more often the busier the machine).
+        """
+        available = self._count("mc")
         digital = self._count("i1")
         if digital > self._digital_done:
             for entry in self._data("i1", self._digital_done, digital - self._digital_done).get("values", []):
                 level = bool(entry["value"])
                 if self._level is not None and level != self._level:
                     index = int(round(float(entry["timestamp"]) * self.sample_rate_hz))
-                    self._pending_edges.append((index, "rising" if level else "falling"))
+                    if index < self._done:
+                        self.recorder.fault(f"a GPI1 transition at sample {index} arrived after its samples")
+                    else:
+                        self._pending_edges.append((index, "rising" if level else "falling"))
                 self._level = level
             self._digital_done = digital
-        available = self._count("mc")
         while self._done < available:
             count = min(CHUNK, available - self._done)
             values = np.asarray(self._data("mc", self._done, count).get("values", []), dtype=np.float64)

@@ -65,6 +65,27 @@ class Modifiers:
         return t["UG"] * (rwg * (t["GS"] * rwg + t["GI"]) + t["S"] * (vdd_mv / 1000) + t["I"])
 
 
+def _tail_steps_ok(data: bytes, shift: int, words: int) -> float:
+    """Fraction of the last `words` words (taking words from byte `shift` on) whose counter advances by one."""
+    usable = (len(data) - shift) // 4
+    tail = np.frombuffer(data[shift + max(0, usable - words) * 4: shift + usable * 4], dtype="<u4")
+    counter = ((tail >> 18) & 0x3F).astype(np.int64)
+    return float(np.mean(np.diff(counter) % COUNTER_MODULUS == 1)) if len(counter) > 1 else 1.0
+
+
+def _misalignment(data: bytes, probe_words: int = 32) -> int:
+    """Bytes to skip so that the stream's latest words sit on word boundaries, judged by the counter; 0 when aligned.
+
+    A byte lost inside a USB transfer shifts every later word: without realigning, the stream
+    would stay garbage (and every later window damaged) until the next start. The words
+    before the loss come out garbled instead, and are flagged by the counter like any loss.
+    """
+    if len(data) < 16 * 4 + 3 or _tail_steps_ok(data, 0, probe_words) >= 0.5:
+        return 0
+    best = max(range(1, 4), key=lambda shift: _tail_steps_ok(data, shift, probe_words))
+    return best if _tail_steps_ok(data, best, probe_words) >= 0.9 else 0
+
+
 class Ppk2(PowerMonitor):
     name = "ppk2"
     quantity = "current"
@@ -96,6 +117,10 @@ class Ppk2(PowerMonitor):
         if not self._streaming:
             return  # bytes after a stop: the stream's tail, nothing to keep
         data = self._remainder + data
+        shift = _misalignment(data)
+        if shift:
+            self.recorder.fault(f"the word stream lost {shift} byte(s) and was realigned")
+            data = data[shift:]
         usable = len(data) - len(data) % 4
         self._remainder = data[usable:]
         if not usable:

@@ -8,10 +8,11 @@ with `m-ready`; `e-[...]` lines are errors; free-form lines may appear anywhere.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import BoardReset, DeviceError, ProtocolError
+from ..errors import BoardReset, DeviceError, LinkTimeout, ProtocolError
 from .lines import LineReader
 
 TERMINATOR = "%"
@@ -153,14 +154,19 @@ class EembcClient:
         #: Every line of the last `profile` reply, extension lines (e.g. m-ext-[...]) included.
         self.profile_lines: list[str] = []
 
-    def command(self, command: str, timeout: float) -> list[str]:
+    def command(self, command: str, timeout: float, check: Callable[[], None] | None = None) -> list[str]:
+        """Send one command; its lines up to `m-ready`, each within `timeout` seconds of the one before.
+
+        `check` is called about once a second while a line is awaited, so a long wait ends early
+        when something else the measurement depends on fails (it raises).
+        """
         check_command(command)
         self.reader.discard_pending()
         self.reader.log.sent(command + TERMINATOR)
         self.reader.link.write((command + TERMINATOR).encode("ascii"))
         lines: list[str] = []
         while True:
-            line = self.reader.readline(timeout)
+            line = self._readline(timeout, check)
             if line == READY:
                 return lines
             if BOOT_LINES.match(line):
@@ -168,6 +174,18 @@ class EembcClient:
             if self._on_stray and not line.startswith(("m-", "e-")):
                 self._on_stray(line)
             lines.append(line)
+
+    def _readline(self, timeout: float, check: Callable[[], None] | None) -> str:
+        if check is None:
+            return self.reader.readline(timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.reader.readline(max(0.0, min(1.0, deadline - time.monotonic())))
+            except LinkTimeout as exc:
+                if time.monotonic() >= deadline:
+                    raise LinkTimeout(f"no complete line from {self.reader.link.url} within {timeout:.1f} s") from exc
+                check()
 
     def name(self, timeout: float = 2.0) -> str:
         lines = self.command("name", timeout)

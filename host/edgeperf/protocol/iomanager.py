@@ -120,18 +120,34 @@ class PassthroughLink(Link):
 
     def _split(self) -> None:
         while (newline := self._raw.find(b"\n")) >= 0:
-            line = decode_line(bytes(self._raw[:newline]))
+            raw = bytes(self._raw[:newline]).replace(b"\r", b"").replace(b"\0", b"")
             del self._raw[: newline + 1]
-            if line.startswith(DUT_PREFIX):
-                self._out += (line[len(DUT_PREFIX):] + "\r\n").encode("latin-1")
+            line = decode_line(raw)
+            if raw.startswith(DUT_PREFIX.encode()):
+                self._out += raw[len(DUT_PREFIX):] + b"\r\n"  # the DUT's own bytes, whatever they are
             elif line.startswith("m-dut-passthrough("):
-                echoed = line[len("m-dut-passthrough("):].removesuffix(")")
-                expected = self._awaiting.pop(0) if self._awaiting else None
-                if echoed != expected:
-                    raise ProtocolError(f"the IO manager relayed {echoed!r} but the host sent {expected!r}")
+                self._echo(line[len("m-dut-passthrough("):].removesuffix(")"))
             elif line and line != "m-ready":
                 self.relay_lines.append(line)
                 self.manager.reader.log.note(f"IO manager: {line}")
+
+    def _echo(self, echoed: str) -> None:
+        """Match the relay's echo with what was sent; an echo of a command abandoned in a resync is only noted."""
+        if echoed in self._awaiting:
+            del self._awaiting[: self._awaiting.index(echoed) + 1]
+        elif self._awaiting:
+            expected = self._awaiting[0]
+            self._awaiting.clear()  # the next command starts from a clean slate
+            raise ProtocolError(f"the IO manager relayed {echoed!r} but the host sent {expected!r}")
+        else:
+            self.manager.reader.log.note(f"IO manager relayed {echoed!r}, a command given up before a resync")
+
+    def resync(self) -> None:
+        """Forget every partial line and expected echo: after a DUT reboot nothing in flight will complete."""
+        self._command.clear()
+        self._raw.clear()
+        self._out.clear()
+        self._awaiting.clear()
 
     def close(self) -> None:
         self.inner.close()

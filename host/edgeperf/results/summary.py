@@ -53,6 +53,8 @@ def energy_text(result: EnergyResult) -> str:
                  f"{result.median_throughput:.3f} inf./sec.")
     lines.append(f"{_stamp()} edgeperf: monitor {mon['monitor']} at {mon['sample_rate_hz']:g} Hz, {mon['edge']} edges, "
                  f"voltage {mon['voltage_v']:g} V ({mon['voltage_source']})")
+    for recovery in result.recoveries:
+        lines.append(f"{_stamp()} edgeperf: recovery: {recovery}")
     lines.append(f"{_stamp()} edgeperf: {result.verdict}")
     return "\n".join(lines) + "\n"
 

@@ -5,6 +5,8 @@ before and after the timed loop. Every duration here comes from the monitor's sa
 clock between those edges: the probe, the iteration count (chosen for windows of at least
 10 s), and each window's energy, average power and throughput. A window whose edges or
 samples cannot be trusted is measured again and the fault is recorded; it is never used.
+A window the bench broke (a lost reply, a reboot, a hang, a monitor that stalled or vanished)
+is measured again after a recovery, which is recorded too.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import numpy as np
 
 from ..benchmarks import Benchmark
 from ..datasets import DatasetFile
-from ..dut import DutSession
-from ..errors import ConfigError, EnergyWindowError, MonitorError
+from ..dut import DutSession, ProgressFn
+from ..errors import ConfigError, DeviceError, EnergyWindowError, LinkTimeout, MonitorError, ProtocolError
 from ..monitors import Capture, PowerMonitor
 from ..monitors.energy import WindowEnergy, integrate_window, sample_joules
 from . import mlperf_tiny as rules
+from .energy_rig import EnergyRig
 from .performance import model_md5
 from .progress import Progress
 
@@ -38,6 +41,11 @@ class EnergySettings(rules.WindowSettings):
     max_fault_repeats: int = 3
     #: A window whose edge-to-edge time is this far from the probed expectation is rejected.
     duration_tolerance: float = 0.25
+    #: An `infer` reply may take this long beyond twice the expected loop before the board counts as hung
+    #: (the reply itself is about 100 bytes: 0.1 s at 9600 baud).
+    reply_slack_seconds: float = 5.0
+    #: After a lost reply, a board that does not answer `name` within this time is taken as hung.
+    alive_timeout_seconds: float = 2.0
 
 
 @dataclass
@@ -71,6 +79,7 @@ class EnergyResult:
     checks: list[rules.RuleCheck]
     trace: dict[str, object]
     faults: list[str] = field(default_factory=list)
+    recoveries: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,6 +101,7 @@ class EnergyResult:
             "rules": [c.to_dict() for c in self.checks],
             "verdict": self.verdict,
             "faults": self.faults,
+            "recoveries": self.recoveries,
             "notes": self.notes,
             "trace": self.trace,
         }
@@ -104,15 +114,35 @@ class _Loop:
     host_seconds: float
 
 
-class EnergyMeter:
-    """Runs timed loops on the board while the monitor records, and turns each into a trusted window."""
+class _BoardReset(DeviceError):
+    """The board's boot banner arrived inside a reply: it rebooted (brown-out, watchdog) mid-command."""
 
-    def __init__(self, session: DutSession, monitor: PowerMonitor, settings: EnergySettings) -> None:
-        self.session = session
-        self.monitor = monitor
+
+class EnergyMeter:
+    """Runs timed loops on the board while the monitor records, and turns each into a trusted window.
+
+    A window that cannot be trusted is measured again; one that failed because the bench
+    failed is measured again after a recovery: a reply that was lost on a board that still
+    answers only needs the repeat; a board that rebooted by itself is identified again and
+    gets its input again; a hung board or a monitor that stopped is restarted through the rig.
+    """
+
+    def __init__(self, rig: EnergyRig, settings: EnergySettings) -> None:
+        self.rig = rig
         self.settings = settings
-        self.edge = monitor.config.edge
+        self.edge = rig.monitor.config.edge
         self.faults: list[str] = []
+        self.recoveries: list[str] = []
+        self._input: tuple[bytes, str] | None = None
+
+    @property
+    def monitor(self) -> PowerMonitor:
+        return self.rig.monitor  # a new object after the rig reopened it
+
+    @property
+    def session(self) -> DutSession:
+        assert self.rig.session is not None
+        return self.rig.session
 
     def check_wiring(self) -> None:
         """One `timestamp` command must put exactly one pulse on the line the monitor watches."""
@@ -132,28 +162,92 @@ class EnergyMeter:
                 "Wire the DUT's timestamp pin to the monitor's marker input (LPM01A: D7; PPK2: the logic input "
                 "given with the monitor) and flash an energy-mode build (EE_CFG_ENERGY_MODE=1).")
 
+    def upload(self, data: bytes, what: str, progress: ProgressFn | None = None) -> None:
+        """Upload an input; the board keeps it until a recovery, which uploads it again."""
+        self._input = (data, what)
+        self._upload(progress)
+
+    def _upload(self, progress: ProgressFn | None = None) -> None:
+        assert self._input is not None
+        data, what = self._input
+        before = self.session.stats.upload_restarts
+        for attempt in range(1, self.settings.max_fault_repeats + 2):
+            try:
+                self.session.upload(data, progress)
+                break
+            except (DeviceError, ProtocolError, LinkTimeout) as exc:
+                if attempt > self.settings.max_fault_repeats:
+                    raise
+                reason = f"{what}: upload failed ({exc})"
+                self.recoveries.append(f"{reason} -> {self.rig.restart(reason)}")
+        restarts = self.session.stats.upload_restarts - before
+        if restarts:
+            self.recoveries.append(f"{what}: upload restarted {restarts} time(s) (see the log)")
+
     def loop(self, iterations: int, warmups: int, expected_s: float | None) -> _Loop:
         """One `infer N W` between two edges; repeated on a fault, up to the settings' limit."""
-        for attempt in range(self.settings.max_fault_repeats + 1):
-            self.monitor.arm()
-            started = time.monotonic()
-            # Before the probe has measured anything, allow a very slow board; afterwards twice the expectation.
-            timeout = expected_s * (iterations + warmups) / iterations * 2 + 30.0 if expected_s else 600.0
+        # Before the probe has measured anything, allow a very slow board; afterwards twice the expectation.
+        timeout = (expected_s * (iterations + warmups) / iterations * 2 + self.settings.reply_slack_seconds
+                   if expected_s else 600.0)
+        command = f"infer {iterations} {warmups}"
+        for attempt in range(1, self.settings.max_fault_repeats + 2):
             try:
-                reply_lines = self.session.client.command(f"infer {iterations} {warmups}", timeout)
-                host_seconds = time.monotonic() - started
-                self.monitor.settle(self.settings.settle_seconds)
-            finally:
-                capture = self.monitor.disarm()
-            _check_reply(reply_lines, iterations)
-            try:
-                energy = integrate_window(capture, self.edge)
-                self._check_duration(energy, host_seconds, expected_s)
-                return _Loop(capture, energy, host_seconds)
+                return self._attempt(iterations, warmups, expected_s, timeout)
             except EnergyWindowError as exc:
-                self.faults.append(f"infer {iterations} {warmups}, attempt {attempt + 1}: {exc}")
-        raise EnergyWindowError(f"{self.settings.max_fault_repeats + 1} attempts at 'infer {iterations} {warmups}' "
+                self.faults.append(f"{command}, attempt {attempt}: {exc}")
+            except _BoardReset as exc:
+                self.faults.append(f"{command}, attempt {attempt}: {exc}")
+                self._recover(f"{command}: {exc}", "reidentify")
+            except MonitorError as exc:
+                self.faults.append(f"{command}, attempt {attempt}: {exc}")
+                self._recover(f"{command}: {exc}", "restart")
+            except (LinkTimeout, ProtocolError) as exc:
+                self.faults.append(f"{command}, attempt {attempt}: {exc}")
+                self._recover(f"{command}: {exc}", "repeat" if self._answers() else "restart")
+        raise EnergyWindowError(f"{self.settings.max_fault_repeats + 1} attempts at '{command}' "
                                 f"all failed; last: {self.faults[-1]}")
+
+    def _attempt(self, iterations: int, warmups: int, expected_s: float | None, timeout: float) -> _Loop:
+        monitor = self.monitor
+        monitor.arm()
+        started = time.monotonic()
+        try:
+            # The monitor powers the board: if it fails, no reply will come, so stop waiting for one.
+            reply_lines = self.session.client.command(f"infer {iterations} {warmups}", timeout, monitor.check_alive)
+            host_seconds = time.monotonic() - started
+            monitor.settle(self.settings.settle_seconds)
+        finally:
+            capture = monitor.disarm()
+        _check_reply(reply_lines, iterations)
+        energy = integrate_window(capture, self.edge)
+        self._check_duration(energy, host_seconds, expected_s)
+        return _Loop(capture, energy, host_seconds)
+
+    def _answers(self) -> bool:
+        """Whether the board still answers `name` once the rest of a damaged reply has passed."""
+        self.session.reader.drain(quiet=0.3)
+        try:
+            self.session.client.name(self.settings.alive_timeout_seconds)
+            return True
+        except (LinkTimeout, ProtocolError):
+            return False
+
+    def _recover(self, reason: str, how: str) -> None:
+        """Bring the board back to a known state holding the current input, and record what was done.
+
+        `how`: "repeat" (a reply was lost; the board still answers), "reidentify" (it rebooted by
+        itself, so its input is gone), "restart" (hung board or broken monitor: power cycle).
+        """
+        if how == "restart":
+            action = self.rig.restart(reason)
+        elif how == "reidentify":
+            self.session.identify(boot_wait=0.3)
+            action = "identified the rebooted board again"
+        else:
+            action = "the board still answers; the window is repeated"
+        self.recoveries.append(f"{reason} -> {action}")
+        if how != "repeat" and self._input is not None:
+            self._upload()
 
     def _check_duration(self, energy: WindowEnergy, host_seconds: float, expected_s: float | None) -> None:
         if energy.seconds > host_seconds + 0.05 + 0.001 * host_seconds:
@@ -165,6 +259,8 @@ class EnergyMeter:
 
 
 def _check_reply(lines: list[str], iterations: int) -> None:
+    if any(line == "m-init-done" or line.startswith("m-timestamp-mode-") for line in lines):
+        raise _BoardReset(f"the board rebooted during 'infer {iterations}' (its boot banner came in the reply)")
     errors = [line for line in lines if line.startswith("e-")]
     if errors:
         raise ConfigError(f"the board rejected 'infer {iterations}': {errors[0]}")
@@ -205,10 +301,10 @@ def _checks(windows: list[EnergyWindow], files: list[DatasetFile], md5: str | No
     return checks[:4] + [edges] + checks[4:]
 
 
-def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark, files: list[DatasetFile],
-               model_path: Path | None, settings: EnergySettings, progress: Progress,
-               plot_dir: Path | None = None) -> EnergyResult:
-    """Check the wiring, probe, choose the iteration count, and measure the windows."""
+def run_energy(rig: EnergyRig, benchmark: Benchmark, files: list[DatasetFile], model_path: Path | None,
+               settings: EnergySettings, progress: Progress, plot_dir: Path | None = None) -> EnergyResult:
+    """Check the wiring, probe, choose the iteration count, and measure the windows (board already identified)."""
+    monitor = rig.monitor
     if not files:
         raise ConfigError("energy mode needs at least one dataset file")
     if not monitor.edge_kinds:
@@ -218,14 +314,14 @@ def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark,
     chosen = [files[i % len(files)] for i in range(settings.windows)]
     if len(files) < settings.windows:
         notes.append(f"dataset has only {len(files)} files; files were reused for {settings.windows} windows")
-    meter = EnergyMeter(session, monitor, settings)
+    meter = EnergyMeter(rig, settings)
     progress.begin(total=settings.windows + 1, description=f"{benchmark.name} energy")
     progress.status("checking the timestamp wiring")
     meter.check_wiring()
     if meter.edge != monitor.config.edge:
         notes.append(f"the timestamp line idles low, so windows start at {meter.edge} edges (the pulse's start)")
     progress.status("uploading probe input")
-    session.upload(benchmark.window(chosen[0].read()), progress.upload)
+    meter.upload(benchmark.window(chosen[0].read()), f"probe input {chosen[0].path.name}", progress.upload)
     latency_us = _probe(meter, settings, progress)
     iterations = settings.iterations_for(latency_us)
     progress.advance()
@@ -234,7 +330,7 @@ def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark,
     loops: list[_Loop] = []
     for index, item in enumerate(chosen, start=1):
         progress.status(f"window {index}/{settings.windows}: uploading {item.path.name}")
-        session.upload(benchmark.window(item.read()), progress.upload)
+        meter.upload(benchmark.window(item.read()), f"window {index} input {item.path.name}", progress.upload)
         repeats, faults_before = 0, len(meter.faults)
         while True:
             expected = iterations * latency_us / 1e6
@@ -264,6 +360,7 @@ def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark,
 
     median = statistics.median(w.uj_per_inference for w in windows)
     middle = min(range(len(windows)), key=lambda i: abs(windows[i].uj_per_inference - median))
+    monitor = meter.monitor  # the one in use at the end, if a recovery reopened it
     checks = _checks(windows, files, model_md5(model_path) if model_path else None, benchmark, settings,
                      meter.edge, monitor.sample_rate_hz)
     monitor_info = {**monitor.describe(), "edge": meter.edge,
@@ -272,4 +369,4 @@ def run_energy(session: DutSession, monitor: PowerMonitor, benchmark: Benchmark,
     return EnergyResult(benchmark.name, settings, monitor_info, latency_us, iterations, windows, median,
                         statistics.median(w.average_power_mw for w in windows),
                         statistics.median(w.throughput for w in windows), checks,
-                        trace_of(loops[middle].capture, loops[middle].energy), meter.faults, notes)
+                        trace_of(loops[middle].capture, loops[middle].energy), meter.faults, meter.recoveries, notes)

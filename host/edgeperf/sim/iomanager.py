@@ -14,11 +14,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from .bench_faults import FaultPlan
+
 DIALECTS = ("arduino", "interface-board")
 #: Longest command line the emulated Arduino takes (its sketch reads into a small buffer).
 ARDUINO_MAX_COMMAND = 64
 ARDUINO_NAME = "m-name-io-[IoTConnect IO Manager 1.0.3]"
 BOARD_NAME = "tinyML Enhanced Interface Board"
+#: What a relay prints on its own between relayed lines (debug output, a re-sent prompt), for `relay-stray`.
+STRAY_LINES = ("m-[Timer disabled after mode change]", "-?#args?", "m-timer-enabled", "IoTConnect IO Manager 1.0.3")
 BOARD_TABLE = ("name", "dut", "ls", "play", "setbaud", "checkbaud", "record_detections", "print_detections",
                "print_dutycycle")
 
@@ -27,13 +31,14 @@ class IoManagerEmulator:
     """Host side: `%`-terminated commands; DUT side: a UART at `dut_baud`."""
 
     def __init__(self, dialect: str, host_write: Callable[[bytes], None], to_dut: Callable[[bytes], None],
-                 dut_baud: int = 9600) -> None:
+                 dut_baud: int = 9600, plan: FaultPlan | None = None) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {DIALECTS}")
         self.dialect = dialect
         self._host_write = host_write
         self._to_dut = to_dut
         self.dut_baud = dut_baud
+        self.plan = plan or FaultPlan([], 0)
         #: Baud the DUT's UART really runs at; a mismatch garbles the relay, as on the bench.
         self.dut_uart_baud = 9600
         self._command = bytearray()
@@ -136,7 +141,9 @@ class IoManagerEmulator:
             line = bytes(self._from_dut[:newline]).decode("latin-1")
             del self._from_dut[: newline + 2]
             with self._lock:
-                self.send(f"[dut]: {line}\r\n")
+                if self.plan.chance("relay-stray"):
+                    self.send(STRAY_LINES[self.plan.rng.randrange(len(STRAY_LINES))] + "\r\n")
+                self._host_write(self.plan.mangle(f"[dut]: {line}\r\n".encode("latin-1"), "relay"))
                 if line == "m-ready" and self._waiting:
                     self._waiting = False
                     while self._held and not self._waiting:

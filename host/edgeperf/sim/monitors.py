@@ -28,10 +28,18 @@ PowerSwitch = Callable[[bool], None]
 
 
 class MonitorFaults:
-    """Faults a test asks for, keyed by timeline time: the first sample at or after `cut_at` is damaged."""
+    """Faults a test asks for: cuts keyed by timeline time or drawn at a rate, and stalls.
+
+    The first sample period at or after each `cut_at` time is damaged; `cut_chance` is drawn
+    once per sample line (LPM01A), USB chunk (PPK2) or value (Otii). A stalled monitor sends
+    nothing until the stall ends, then delivers what it buffered, as a USB device whose host
+    stopped polling it does.
+    """
 
     def __init__(self) -> None:
         self.cut_at: list[float] = []
+        self.cut_chance: Callable[[], bool] = lambda: False
+        self._stalled_until = 0.0
 
     def take_cut(self, start: float, end: float) -> bool:
         for t in self.cut_at:
@@ -40,13 +48,21 @@ class MonitorFaults:
                 return True
         return False
 
+    def stall(self, seconds: float) -> None:
+        self._stalled_until = time.monotonic() + seconds
+
+    def wait_while_stalled(self) -> None:
+        while (left := self._stalled_until - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+
 
 class _Streamer(ABC):
     """The acquisition loop shared by both monitors: which samples are due, and their exact charge."""
 
-    def __init__(self, timeline: Timeline, write: Writer, noise: float, seed: int) -> None:
+    def __init__(self, timeline: Timeline, write: Writer, power: PowerSwitch, noise: float, seed: int) -> None:
         self.timeline = timeline
         self.write = write
+        self.power = power
         self.noise = noise
         self.rng = np.random.default_rng(seed)
         self.faults = MonitorFaults()
@@ -75,8 +91,14 @@ class _Streamer(ABC):
     def close(self) -> None:
         self._closed.set()
 
+    def detach(self) -> None:
+        """The USB device went away (a hub reset): it stops acquiring and cuts the DUT's supply."""
+        self.end()
+        self.power(False)
+
     def _loop(self) -> None:
         while not self._closed.is_set():
+            self.faults.wait_while_stalled()
             if not self._acquiring.wait(0.1):
                 continue
             with self._lock:
@@ -149,8 +171,7 @@ class Lpm01aEmulator(_Streamer):
 
     def __init__(self, timeline: Timeline, write: Writer, power: PowerSwitch, noise: float = 0.0,
                  seed: int = 1) -> None:
-        super().__init__(timeline, write, noise, seed)
-        self.power = power
+        super().__init__(timeline, write, power, noise, seed)
         self._line = bytearray()
         self.host_control = False
         self.settings = {"freq": "100", "acqtime": "10", "output": "current", "format": "ascii_dec",
@@ -162,6 +183,11 @@ class Lpm01aEmulator(_Streamer):
     def send(self, text: str) -> None:
         with self._write_lock:
             self.write(text.encode("ascii"))
+
+    def detach(self) -> None:
+        super().detach()
+        self.host_control = False
+        self._line.clear()
 
     def feed(self, data: bytes) -> None:
         for byte in data:
@@ -299,7 +325,7 @@ class Lpm01aEmulator(_Streamer):
                 self._events += 1
                 out.append(f"event {self._events} ris\r\n")
             text = mantissa_exponent(float(value))
-            if cut and i == len(values) // 2:
+            if (cut and i == len(values) // 2) or self.faults.cut_chance():
                 out.append(text[:3] + "\r\n" + text[3:] + "\r\n")  # a line cut in half
             else:
                 out.append(text + "\r\n")
@@ -340,9 +366,8 @@ class Ppk2Emulator(_Streamer):
 
     def __init__(self, timeline: Timeline, write: Writer, power: PowerSwitch, noise: float = 0.0,
                  seed: int = 2, channel: int = 0) -> None:
-        super().__init__(timeline, write, noise, seed)
+        super().__init__(timeline, write, power, noise, seed)
         self.rate = 100_000.0
-        self.power = power
         self.channel = channel
         self._pending = bytearray()
         self._counter = 0
@@ -400,7 +425,7 @@ class Ppk2Emulator(_Streamer):
         counters = (self._counter + np.arange(count)) % 64
         self._counter = (self._counter + count) % 64
         words = adc | (ranges << 14) | (counters.astype(np.uint32) << 18) | (levels << (24 + self.channel))
-        if self.faults.take_cut(bounds[0], bounds[-1]):
+        if self.faults.take_cut(bounds[0], bounds[-1]) or self.faults.cut_chance():
             words = np.concatenate((words[: count // 2], words[count // 2 + 37:]))  # a lost USB chunk
         self.write(words.astype("<u4").tobytes())
 
@@ -455,6 +480,7 @@ class OtiiEmulator:
                     return
                 if not data:
                     return
+                self.faults.wait_while_stalled()
                 buffer += data
                 while b"\r\n" in buffer:
                     line, buffer = buffer.split(b"\r\n", 1)
@@ -537,6 +563,7 @@ class OtiiEmulator:
                 amps = amps * (1.0 + self.rng.normal(0.0, self.noise, len(amps)))
             if self.faults.take_cut(bounds[0], bounds[-1]):
                 amps[len(amps) // 2] = np.nan  # a value garbled on the way
+            amps[[i for i in range(len(amps)) if self.faults.cut_chance()]] = np.nan
             self._values = np.concatenate((self._values, amps))
         values = self._values[index:end]
         return {"timestamp": index / self.RATE, "values": [None if not np.isfinite(v) else float(v) for v in values]}

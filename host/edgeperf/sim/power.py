@@ -85,6 +85,15 @@ class Timeline:
                 self._edges.append((end, self.model.idle_level))
             return start, end
 
+    def reboot(self) -> float:
+        """The core restarted now: active periods it had scheduled stop here; returns the time."""
+        with self.lock:
+            t = self.now()
+            for seg in self._segments:
+                if math.isfinite(seg[1]) and seg[1] > t:
+                    seg[1] = max(seg[0], t)
+            return t
+
     def glitch(self, at: float, width: float = 20e-6) -> None:
         """A spurious pulse on the timestamp line (crosstalk, a bouncing probe), for fault tests."""
         with self.lock:
