@@ -22,7 +22,7 @@ import numpy as np
 from ..benchmarks import Benchmark
 from ..datasets import DatasetFile
 from ..dut import DutSession, ProgressFn
-from ..errors import ConfigError, DeviceError, EnergyWindowError, LinkTimeout, MonitorError, ProtocolError
+from ..errors import BoardReset, ConfigError, DeviceError, EnergyWindowError, LinkTimeout, MonitorError, ProtocolError
 from ..monitors import Capture, PowerMonitor
 from ..monitors.energy import WindowEnergy, integrate_window, sample_joules
 from . import mlperf_tiny as rules
@@ -114,10 +114,6 @@ class _Loop:
     host_seconds: float
 
 
-class _BoardReset(DeviceError):
-    """The board's boot banner arrived inside a reply: it rebooted (brown-out, watchdog) mid-command."""
-
-
 class EnergyMeter:
     """Runs timed loops on the board while the monitor records, and turns each into a trusted window.
 
@@ -179,7 +175,11 @@ class EnergyMeter:
                 if attempt > self.settings.max_fault_repeats:
                     raise
                 reason = f"{what}: upload failed ({exc})"
-                self.recoveries.append(f"{reason} -> {self.rig.restart(reason)}")
+                if isinstance(exc, BoardReset):  # it rebooted by itself: it answers, its buffer is empty
+                    self.session.identify(boot_wait=0.3)
+                    self.recoveries.append(f"{reason} -> identified the rebooted board again")
+                else:
+                    self.recoveries.append(f"{reason} -> {self.rig.restart(reason)}")
         restarts = self.session.stats.upload_restarts - before
         if restarts:
             self.recoveries.append(f"{what}: upload restarted {restarts} time(s) (see the log)")
@@ -195,7 +195,7 @@ class EnergyMeter:
                 return self._attempt(iterations, warmups, expected_s, timeout)
             except EnergyWindowError as exc:
                 self.faults.append(f"{command}, attempt {attempt}: {exc}")
-            except _BoardReset as exc:
+            except BoardReset as exc:
                 self.faults.append(f"{command}, attempt {attempt}: {exc}")
                 self._recover(f"{command}: {exc}", "reidentify")
             except MonitorError as exc:
@@ -259,8 +259,6 @@ class EnergyMeter:
 
 
 def _check_reply(lines: list[str], iterations: int) -> None:
-    if any(line == "m-init-done" or line.startswith("m-timestamp-mode-") for line in lines):
-        raise _BoardReset(f"the board rebooted during 'infer {iterations}' (its boot banner came in the reply)")
     errors = [line for line in lines if line.startswith("e-")]
     if errors:
         raise ConfigError(f"the board rejected 'infer {iterations}': {errors[0]}")
