@@ -350,6 +350,9 @@ class DutSession:
         lines = self.client.command(f"db load {len(data)}", self.command_timeout)
         for line in lines:
             if (m := _TOO_BIG.match(line)):
+                if int(m.group(1)) != len(data):
+                    raise ProtocolError(f"the board read 'db load {m.group(1)}', not 'db load {len(data)}': the "
+                                        "command was garbled on the link")
                 raise ConfigError(
                     f"the board's input buffer holds {m.group(2)} bytes but this input has {m.group(1)}: the firmware "
                     "accepts the size and would overflow its buffer, so nothing was sent. Use the input size of the "
