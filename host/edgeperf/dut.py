@@ -177,6 +177,8 @@ class DutSession:
         """Read any boot banner, then `name` and `profile`; learn the firmware's timestamp mode."""
         banner = self.reader.drain(quiet=boot_wait)
         mode = self.client.mode_from_banner(banner)
+        if mode is not None:
+            self.loaded = False  # the board (re)booted: its buffer is empty
         try:
             vendor = self._retried("name", lambda: self.client.name(self.command_timeout))
         except (LinkTimeout, ProtocolError, BoardReset) as exc:
@@ -196,7 +198,8 @@ class DutSession:
         """Run one measurement until it completes untouched by a fault; return it and the faults it survived.
 
         A fault anywhere in `body` discards the whole measurement: the board is recovered and
-        `body` runs again from the start (its upload included, see `loaded`), never reusing a part.
+        `body` runs again from the start, never reusing a part of it; only the input in the board's
+        buffer is kept when `loaded` says it survived (the board neither rebooted nor was reset).
         """
         mark = len(self.stats.faults)
         self._recoveries_left = self.policy.max_recoveries
@@ -206,13 +209,17 @@ class DutSession:
             except FAULTS as exc:
                 if isinstance(exc, BoardHung):
                     raise
+                if isinstance(exc, DeviceError):  # e.g. the board ran on a buffer it lost unseen
+                    self.loaded = False
                 self.stats.repeated_measurements += 1
                 self.note_fault(f"{what} discarded after {type(exc).__name__}: {exc}")
                 self.recover(exc)
 
     def recover(self, cause: Exception) -> None:
-        """Bring the board back to a known state: reopen a lost port, reset a hung board, re-identify it."""
-        self.loaded = False
+        """Bring the board back to a known state: reopen a lost port, reset a hung board, re-identify it.
+
+        The board's buffer is trusted again only if the board neither rebooted nor was out of reach.
+        """
         while True:
             self._recoveries_left -= 1
             if self._recoveries_left < 0:
@@ -225,9 +232,12 @@ class DutSession:
             try:
                 if isinstance(cause, BoardReset):
                     self.stats.board_resets += 1
+                    self.loaded = False
                 elif isinstance(cause, LinkError) and not isinstance(cause, LinkTimeout):
+                    self.loaded = False
                     self._reopen(cause)
                 if not self._answers():
+                    self.loaded = False
                     self._reset_hung(cause)
                 before = self.identity
                 after = self.identify(boot_wait=self.policy.boot_seconds)

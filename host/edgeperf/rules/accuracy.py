@@ -138,9 +138,13 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
             upload = benchmark.window(data, index)
 
             suspect: list[int] = []  # device times not yet confirmed
+            sent = False
 
             def sample() -> InferReply:
-                session.upload(upload)
+                nonlocal sent
+                if not sent or not session.loaded:  # first try, or a recovery lost the board's buffer
+                    session.upload(upload)
+                    sent = True
                 reply = session.infer(1, 0, _infer_timeout(latency_us))
                 session.confirm_results(reply)
                 if reply.t0_us is not None and reply.t1_us is not None and latency_us is not None:
