@@ -70,7 +70,7 @@ def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: 
         injected = [arg for spec in faults for arg in ("--fault", spec)]
         with VirtualBoardProcess(model=model, profile=profile, baud=baud, time_scale=time_scale,
                                  extra_args=["--clock-mhz", str(clock_mhz), "--fault-seed", str(fault_seed), *injected]) as board:
-            yield board.url
+            yield board.event.get("stable_url") or board.url  # the path that survives a disconnect
     return provision
 
 

@@ -47,8 +47,8 @@ def fifo_reset(url: str) -> None:
     try:
         fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise LinkError(f"cannot reset the virtual board on {url} through {fifo}: {exc} (only a virtual board "
-                        "started on a pty by python -m edgeperf.sim.board has this reset FIFO)") from exc
+        raise LinkError(f"cannot reset the virtual board on {url} through {fifo}: {exc} (give the board's "
+                        "stable_url, DIR/tty, printed by python -m edgeperf.sim.board on a pty)") from exc
     try:
         os.write(fd, b"r")
     finally:

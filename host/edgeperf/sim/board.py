@@ -1,9 +1,9 @@
 """`python -m edgeperf.sim.board`: a virtual MLPerf Tiny board on a pty or TCP port.
 
-It prints one JSON line `{"event": "listening", "url": ..., "reset": ...}` on stdout, then behaves
-like a board flashed with the unchanged reference firmware for the given model. On a pty the URL
-is a stable symlink that survives an injected disconnect; writing a byte to the `reset` FIFO
-resets the board (its reset pin). `--fault` makes it misbehave like hardware on a flaky bench.
+It prints one JSON line `{"event": "listening", "url": ..., "stable_url": ..., "reset": ...}` on
+stdout, then behaves like a board flashed with the unchanged reference firmware for the given
+model. On a pty, `stable_url` is a symlink that follows the pty across an injected disconnect;
+writing a byte to the `reset` FIFO beside it resets the board (its reset pin). `--fault` makes it misbehave like hardware on a flaky bench.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     if args.exit_on_stdin_eof:
         threading.Thread(target=watch_stdin, args=(stop,), daemon=True).start()
-    print(json.dumps({"event": "listening", "url": endpoint.url,
+    print(json.dumps({"event": "listening", "url": endpoint.url, "stable_url": endpoint.stable_url,
                       "reset": str(endpoint.reset_path) if endpoint.reset_path else None}), flush=True)
     try:
         dut.boot()

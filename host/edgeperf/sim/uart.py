@@ -4,8 +4,9 @@ Both directions move at most baud/10 bytes per second (8N1), so upload times, li
 efficiency and protocol round trips on the virtual board are those of real hardware.
 
 With `control=True` the endpoint also behaves like a USB serial device with a reset line:
-`DIR/tty` is a stable symlink to the current pty (a disconnect replaces the pty, as unplugging a
-USB CDC device removes its tty, and the host reopens the same path), and writing any byte to the
+`DIR/tty` (`stable_url`) is a symlink to the current pty (a disconnect replaces the pty, as
+unplugging a USB CDC device removes its tty, and the host reopens the same path; `url` stays the
+/dev/pts device, which ser2net and labgrid exporters require), and writing any byte to the
 FIFO `DIR/reset` resets the board, as pulsing its reset pin does. DIR is a fresh temporary directory.
 """
 
@@ -71,6 +72,8 @@ class SerialEndpoint:
         self._master: int | None = None
         self._slave: int | None = None
         self._control = Path(tempfile.mkdtemp(prefix="edgeperf-board-")) if control else None
+        #: A path that follows the pty across disconnects (pty with control only).
+        self.stable_url: str | None = None
         self._reset_fd: int | None = None
         if self._control is not None:
             self.reset_path: Path | None = self._control / "reset"
@@ -116,7 +119,7 @@ class SerialEndpoint:
             staged.unlink(missing_ok=True)
             staged.symlink_to(self.url)
             staged.replace(link)  # atomic: the path always names a live pty
-            self.url = str(link)
+            self.stable_url = str(link)
         self._selector.register(self._master, selectors.EVENT_READ, "pty")
 
     def disconnect(self) -> None:
