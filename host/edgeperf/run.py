@@ -213,7 +213,7 @@ def _energy_run(target: Target, url: str, monitor_spec: str | None, files: list,
         raise ConfigError("energy mode needs EnergySettings")
     progress.status("configuring the power monitor")
     rig = EnergyRig(monitor_spec, MonitorConfig(wiring.voltage_v, wiring.sample_rate_hz, wiring.edge),
-                    wiring.boot_seconds, log.note)
+                    wiring.boot_seconds, log.note, target.recovery)
     link = None
     try:
         link = open_link(url, HOST_BAUD if wiring.io_manager else target.baud)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..dut import DutSession
+from ..dut import DutSession, RecoveryPolicy
 from ..errors import EdgeperfError, LinkError, MonitorError
 from ..monitors import MonitorConfig, PowerMonitor, open_monitor
 from ..protocol.eembc import Identity
@@ -26,13 +26,13 @@ class EnergyRig:
     """Opens, powers, restarts and closes the monitor; identifies the board behind it."""
 
     def __init__(self, monitor_spec: str, config: MonitorConfig, boot_seconds: float,
-                 note: Callable[[str], None], reopen_attempts: int = 5, reopen_wait_s: float = 1.0) -> None:
+                 note: Callable[[str], None], policy: RecoveryPolicy = RecoveryPolicy()) -> None:
         self.spec = monitor_spec
         self.config = config
         self.boot_seconds = boot_seconds
         self.note = note
-        self.reopen_attempts = reopen_attempts
-        self.reopen_wait_s = reopen_wait_s
+        #: The same limits as for a board's port: a monitor's USB link fails the same ways.
+        self.policy = policy
         self.session: DutSession | None = None
         self.monitor = self._open()
 
@@ -78,15 +78,15 @@ class EnergyRig:
     def _reopen(self) -> None:
         self._close_monitor()
         last: Exception | None = None
-        for attempt in range(1, self.reopen_attempts + 1):
+        for attempt in range(1, self.policy.reopen_attempts + 1):
             try:
                 self.monitor = self._open()
                 return
             except (LinkError, MonitorError) as exc:
                 last = exc
-                self.note(f"reopening the power monitor, attempt {attempt}/{self.reopen_attempts}: {exc}")
-                time.sleep(self.reopen_wait_s)
-        raise MonitorError(f"the power monitor {self.spec} could not be reopened in {self.reopen_attempts} attempts "
+                self.note(f"reopening the power monitor, attempt {attempt}/{self.policy.reopen_attempts}: {exc}")
+                time.sleep(self.policy.reopen_interval_seconds)
+        raise MonitorError(f"the power monitor {self.spec} could not be reopened in {self.policy.reopen_attempts} attempts "
                            f"(last: {last}); the run stops. Check its USB cable and hub.")
 
     def _close_monitor(self) -> None:
