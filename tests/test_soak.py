@@ -63,7 +63,8 @@ def _performance(tmp: Path, name: str, faults: list[str], seed: int) -> dict:
     extra = ["--timer-start", "1000000000", "--fault-seed", str(seed), *[a for f in faults for a in ("--fault", f)]]
     with VirtualBoardProcess(model=REPO / "models" / "kws01.tflite", profile="kws01", time_scale=0.02,
                              extra_args=extra) as board:
-        return _cli("-b", "kws01", "--quick", "--port", board.url, "--board", "virtual",
+        # The stable path follows the pty across an unplug, as /dev/serial/by-id does for a USB board.
+        return _cli("-b", "kws01", "--quick", "--port", board.event["stable_url"], "--board", "virtual",
                     "--max-recoveries", MAX_RECOVERIES, "--results", str(tmp / name), cwd=tmp)
 
 

@@ -296,8 +296,9 @@ class DutSession:
             self.stats.reconnects += 1
             self.note_fault(f"port lost ({cause}); reopened {link.url} (attempt {attempt})")
             return
-        raise LinkError(f"the board's port went away ({cause}) and could not be reopened in "
-                        f"{self.policy.reopen_attempts} attempts: {last}. Check the USB cable and hub.") from last
+        # The cause is in the log already; repeated recoveries must not nest it into every message.
+        raise LinkError(f"the board's port {self.link.url} went away and could not be reopened in "
+                        f"{self.policy.reopen_attempts} attempts (last: {last})") from last
 
     def upload(self, data: bytes, progress: ProgressFn | None = None) -> UploadTiming:
         """Load `data` into the board's `db` buffer; confirmed by `m-load-done`, restarted on any error."""
