@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from edgeperf.bundled import bundled_samples
 from edgeperf.sim.launcher import VirtualBenchProcess, VirtualBoardProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,6 +20,19 @@ def model_path(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"bundled model {path} is missing: run python models/build_models.py")
     return path
+
+
+def kws01_subset(root: Path, count: int) -> Path:
+    """A dataset root holding the first `count` bundled kws01 files (symlinked): enough samples to meet
+    faults, few enough to stay fast."""
+    source = bundled_samples() / "kws01"
+    (root / "kws01").mkdir(parents=True)
+    lines = (source / "y_labels.csv").read_text().splitlines()[:count]
+    (root / "kws01" / "y_labels.csv").write_text("\n".join(lines) + "\n")
+    for line in lines:
+        name = line.split(",")[0]
+        (root / "kws01" / name).symlink_to(source / name)
+    return root
 
 
 @pytest.fixture

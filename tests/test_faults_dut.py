@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from edgeperf.bundled import bundled_samples
 from edgeperf.dut import confirm_buffer
 from edgeperf.errors import ProtocolError, SimulatorError
 from edgeperf.sim.faults import FaultPlan, parse_fault
 from edgeperf.sim.launcher import VirtualBoardProcess
 
-from conftest import model_path
+from conftest import kws01_subset, model_path
 
 REPO = Path(__file__).resolve().parents[1]
 TIME_SCALE = "0.02"
@@ -70,16 +69,7 @@ def clean_performance(tmp: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def small_dataset(tmp: Path) -> Path:
-    """The first files of the bundled kws01 set: enough samples to meet faults, few enough to stay fast."""
-    source = bundled_samples() / "kws01"
-    root = tmp / "dataset"
-    (root / "kws01").mkdir(parents=True)
-    lines = (source / "y_labels.csv").read_text().splitlines()[:ACCURACY_FILES]
-    (root / "kws01" / "y_labels.csv").write_text("\n".join(lines) + "\n")
-    for line in lines:
-        name = line.split(",")[0]
-        (root / "kws01" / name).symlink_to(source / name)
-    return root
+    return kws01_subset(tmp / "dataset", ACCURACY_FILES)
 
 
 def _accuracy(tmp: Path, dataset: Path, name: str, faults: list[str], seed: int = 1) -> dict:

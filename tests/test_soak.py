@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeperf.bundled import bundled_samples
 from edgeperf.sim.launcher import VirtualBenchProcess, VirtualBoardProcess
+from conftest import kws01_subset
 from energy_support import TOLERANCE, errors_against_truth, run_cli
 
 pytestmark = pytest.mark.soak
@@ -45,16 +45,6 @@ def _cli(*args: str, cwd: Path) -> dict:
     run = json.loads((results / "results.json").read_text())["runs"][0]
     assert proc.returncode == 0 and not run.get("error"), proc.stdout + proc.stderr
     return run
-
-
-def _dataset(root: Path) -> Path:
-    source = bundled_samples() / "kws01"
-    (root / "kws01").mkdir(parents=True)
-    lines = (source / "y_labels.csv").read_text().splitlines()[:ACCURACY_FILES]
-    (root / "kws01" / "y_labels.csv").write_text("\n".join(lines) + "\n")
-    for line in lines:
-        (root / "kws01" / line.split(",")[0]).symlink_to(source / line.split(",")[0])
-    return root
 
 
 def _performance(tmp: Path, name: str, faults: list[str], seed: int) -> dict:
@@ -94,7 +84,7 @@ def _counted(session: dict) -> str:
 
 
 def test_soak(tmp_path: Path, bench: Callable[..., VirtualBenchProcess]) -> None:
-    dataset = _dataset(tmp_path / "dataset")
+    dataset = kws01_subset(tmp_path / "dataset", ACCURACY_FILES)
     acc_args = ["-b", "kws01", "--mode", "accuracy", "--dataset", str(dataset), "--sim-time-scale", "0"]
     clean_perf = _performance(tmp_path, "clean-perf", [], 1)
     clean_acc = _cli(*acc_args, "--results", str(tmp_path / "clean-acc"), cwd=tmp_path)
