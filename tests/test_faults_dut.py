@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeperf.dut import confirm_buffer
+from edgeperf.protocol.eembc import confirm_buffer
 from edgeperf.errors import ProtocolError, SimulatorError
 from edgeperf.sim.faults import FaultPlan, parse_fault
 from edgeperf.sim.launcher import VirtualBoardProcess

@@ -100,3 +100,4 @@ def test_a_monitor_that_never_comes_back_stops_the_run_with_the_documented_error
     assert proc.returncode != 0
     run = json.loads((tmp_path / "res" / "results.json").read_text())["runs"][0]
     assert "could not be reopened in 10 attempts" in run["error"] and run["error"].startswith("MonitorError")
+

@@ -24,7 +24,7 @@ from edgeperf.protocol import binary
 from edgeperf.protocol.eembc import EembcClient, parse_infer, parse_results
 from edgeperf.protocol.iomanager import IoManager, PassthroughLink
 from edgeperf.protocol.lines import LineReader
-from edgeperf.rules.energy import _check_reply
+from edgeperf.protocol.eembc import check_energy_reply
 from stream_support import ScriptedLink, SilentLink, lpm, ppk2
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -64,7 +64,7 @@ def test_dut_line_reader_and_reply_parsers_survive_any_bytes(lines, tail, step):
 @FUZZ
 @given(near_valid_lines(DUT_LINES), st.integers(1, 5), st.integers(0, 3))
 def test_infer_results_and_energy_replies_parse_or_raise_documented_errors(lines, iterations, warmups):
-    for parse in (lambda: parse_infer(lines, iterations, warmups), lambda: _check_reply(lines, iterations),
+    for parse in (lambda: parse_infer(lines, iterations, warmups), lambda: check_energy_reply(lines, iterations),
                   lambda: EembcClient.mode_from_banner(lines), *[lambda l=l: parse_results(l) for l in lines]):
         try:
             parse()

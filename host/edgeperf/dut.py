@@ -8,30 +8,22 @@ taken again from its upload. Every fault and what was done about it is counted a
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from .errors import BoardHung, BoardReset, ConfigError, DeviceError, LinkError, LinkTimeout, ProtocolError
+from .errors import BoardHung, BoardReset, DeviceError, LinkError, LinkTimeout, MonitorError, ProtocolError
 from .links import Link
 from .protocol import binary
-from .protocol.eembc import EembcClient, Identity, InferReply, is_error, parse_infer, parse_results
+from .protocol.eembc import (MAX_CHUNK_BYTES, EembcClient, Identity, InferReply, ProgressFn, check_energy_reply,
+                             parse_infer)
 from .protocol.lines import LineReader
 from .protocol.transcript import DeviceLog
 
-#: `db ` + 76 hex digits = 79 characters, the longest command the reference parser takes intact.
-MAX_CHUNK_BYTES = 38
-
-_EXPECTING = re.compile(r"^m-\[Expecting (\d+) bytes\]$")
-_TOO_BIG = re.compile(r"^Supplied buffer size (\d+) exceeds maximum of (\d+)$")
-_BUFFER = re.compile(r"^m-buffer((?:-[0-9a-fA-F]{2}){1,8})$")
-
-ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
-#: Failures a flaky link or board can cause; anything else (a wrong setting, a wrong model) is not retried.
-FAULTS = (LinkError, ProtocolError, DeviceError)
+#: Failures a flaky link, board or bench can cause; anything else (a wrong setting, a wrong model) is not retried.
+FAULTS = (LinkError, ProtocolError, DeviceError, MonitorError)
 
 
 @dataclass(frozen=True)
@@ -82,6 +74,8 @@ class SessionStats:
     stray_lines: int = 0
     #: Every fault and what was done about it, in order (also in the device log).
     faults: list[str] = field(default_factory=list)
+    #: One line per completed recovery: `what failed: why -> what was done`.
+    recovery_actions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -90,35 +84,35 @@ class UploadTiming:
     seconds: float
 
 
-def confirm_buffer(expected: bytes, lines: list[str], confirmed: set[int]) -> None:
-    """Check a `db print` reply against what was uploaded, adding the 8-byte lines it confirms to `confirmed`.
+def open_again(open_: Callable[[], T], policy: "RecoveryPolicy", note: Callable[[str], None],
+               retry_on: tuple[type[Exception], ...] = (LinkError,)) -> tuple[T, int]:
+    """Open something that went away (a board's port, a monitor's USB link) again, a bounded number of times.
 
-    A line garbled on its way back (a lost or doubled digit or dash, a non-hex byte) is malformed and
-    ignored, and a lost line is skipped; a well-formed line that matches no line still expected
-    means the board holds other bytes than were sent: a ProtocolError (upload again).
+    Returns it and the attempt that worked; the last failure is raised when every attempt failed.
     """
-    wanted = ["m-buffer-" + "-".join(f"{b:02x}" for b in expected[i: i + 8]) for i in range(0, len(expected), 8)]
-    at = 0
-    for line in lines:
-        if not _BUFFER.match(line):
-            continue
-        line = line.lower()
+    last: Exception | None = None
+    for attempt in range(1, policy.reopen_attempts + 1):
+        time.sleep(policy.reopen_interval_seconds)
         try:
-            at = wanted.index(line, at)
-        except ValueError:
-            raise ProtocolError(f"the board's buffer differs from the upload ('db print' line {line!r}): "
-                                "bytes were lost or doubled on the way to the board") from None
-        confirmed.add(at)
-        at += 1
+            return open_(), attempt
+        except retry_on as exc:
+            last = exc
+            note(f"reopen attempt {attempt}/{policy.reopen_attempts} failed: {exc}")
+    assert last is not None
+    raise last
 
 
 class DutSession:
-    """A conversation with one board speaking the EEMBC ASCII protocol."""
+    """A conversation with one board speaking the EEMBC ASCII protocol: the only way a rule reaches a board.
+
+    Every mode measures through `measure`, so every mode recovers the same way. What differs between
+    benches plugs in: `reopen` opens the board's port again, `reset` resets the board and says how (a
+    debug probe, a reset pin, or in energy mode a power cycle through the monitor that supplies it).
+    """
 
     def __init__(self, link: Link, log: DeviceLog | None = None, *, command_timeout: float = 5.0,
                  chunk_bytes: int = MAX_CHUNK_BYTES, binary: bool = True, policy: RecoveryPolicy = RecoveryPolicy(),
                  reopen: Callable[[], Link] | None = None, reset: Callable[[], str] | None = None) -> None:
-        """`reopen` opens the board's port again (it went away); `reset` resets the board and says how."""
         if not 1 <= chunk_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"chunk_bytes must be 1..{MAX_CHUNK_BYTES}")
         self.link = link
@@ -143,6 +137,14 @@ class DutSession:
     @property
     def log(self) -> DeviceLog:
         return self.reader.log
+
+    @property
+    def url(self) -> str:
+        return self.link.url
+
+    def close(self) -> None:
+        """Release the board's port (safe twice); a LoadGen child or the next run may then open it."""
+        self.link.close()
 
     def _stray(self, line: str) -> None:
         self.stats.stray_lines += 1
@@ -173,12 +175,19 @@ class DutSession:
                 self.reader.drain(quiet=0.2)
                 attempt += 1
 
-    def identify(self, boot_wait: float = 0.3) -> Identity:
-        """Read any boot banner, then `name` and `profile`; learn the firmware's timestamp mode."""
+    def identify(self, boot_wait: float = 0.3, known_mode: str | None = None) -> Identity:
+        """Read any boot banner, then `name` and `profile`; learn the firmware's timestamp mode.
+
+        `known_mode`: the mode of a board that did not reboot since it was last identified. It is
+        not asked again, because asking means a `timestamp` command, which on an energy build puts
+        a pulse on the line the monitor watches.
+        """
         banner = self.reader.drain(quiet=boot_wait)
         mode = self.client.mode_from_banner(banner)
         if mode is not None:
             self.loaded = False  # the board (re)booted: its buffer is empty
+        else:
+            mode = known_mode
         try:
             vendor = self._retried("name", lambda: self.client.name(self.command_timeout))
         except (LinkTimeout, ProtocolError, BoardReset) as exc:
@@ -207,19 +216,21 @@ class DutSession:
             try:
                 return body(), self.stats.faults[mark:]
             except FAULTS as exc:
-                if isinstance(exc, BoardHung):
+                if exc.fatal:
                     raise
                 if isinstance(exc, DeviceError):  # e.g. the board ran on a buffer it lost unseen
                     self.loaded = False
                 self.stats.repeated_measurements += 1
                 self.note_fault(f"{what} discarded after {type(exc).__name__}: {exc}")
-                self.recover(exc)
+                self.recover(exc, what)
 
-    def recover(self, cause: Exception) -> None:
+    def recover(self, cause: Exception, what: str = "") -> None:
         """Bring the board back to a known state: reopen a lost port, reset a hung board, re-identify it.
 
+        A bench fault (the monitor that powers the board stopped) resets the board through the bench.
         The board's buffer is trusted again only if the board neither rebooted nor was out of reach.
         """
+        reason = f"{what}: {cause}" if what else str(cause)
         while True:
             self._recoveries_left -= 1
             if self._recoveries_left < 0:
@@ -230,31 +241,44 @@ class DutSession:
                 ) from cause
             self.stats.recoveries += 1
             try:
-                if isinstance(cause, BoardReset):
-                    self.stats.board_resets += 1
-                    self.loaded = False
-                elif isinstance(cause, LinkError) and not isinstance(cause, LinkTimeout):
-                    self.loaded = False
-                    self._reopen(cause)
-                if not self._answers():
-                    self.loaded = False
-                    self._reset_hung(cause)
+                actions = self._bring_back(cause)
                 before = self.identity
-                after = self.identify(boot_wait=self.policy.boot_seconds)
+                # A board keeps its build; one that rebooted prints its mode in its banner anyway.
+                after = self.identify(self.policy.boot_seconds, before.mode if before else None)
                 if before is not None and (after.model, after.mode) != (before.model, before.mode):
                     # A garbled reply can look like another build; a real swap fails every recovery in a row.
                     raise DeviceError(f"after a recovery the board on {self.link.url} identified as {after.model!r} "
                                       f"({after.mode}), not {before.model!r} ({before.mode})")
                 self.note_fault(f"recovered: board re-identified as {after.model} ({after.vendor})")
+                self.stats.recovery_actions.append(f"{reason} -> {', '.join(actions)}")
                 return
-            except BoardHung:
-                raise
             except FAULTS as exc:
+                if exc.fatal:
+                    raise
                 self.note_fault(f"recovery attempt failed: {type(exc).__name__}: {exc}")
                 cause = exc
 
+    def _bring_back(self, cause: Exception) -> list[str]:
+        """The steps a cause needs before the board can be identified again; what was done, in words."""
+        if isinstance(cause, BoardReset):
+            self.stats.board_resets += 1
+            self.loaded = False
+            return ["identified the rebooted board again"]
+        actions = []
+        if isinstance(cause, LinkError) and not isinstance(cause, LinkTimeout):
+            self.loaded = False
+            actions.append(self._reopen(cause))
+        if isinstance(cause, MonitorError):
+            self.loaded = False
+            actions.append(self._reset(cause))
+        elif not self._answers():
+            self.loaded = False
+            self.stats.hangs += 1
+            actions.append(self._reset(cause))
+        return actions + ["identified the board again" if actions else "the board still answers; identified it again"]
+
     def _answers(self) -> bool:
-        """Is the board alive (its reply was lost or garbled, or it was slow), or hung?"""
+        """Is the board alive (its reply was lost or garbled, or it was slow), or hung? Any answer counts."""
         self.reader.drain(quiet=0.2)
         try:
             self.client.name(self.policy.probe_seconds)
@@ -264,8 +288,7 @@ class DutSession:
         except (ProtocolError, BoardReset):
             return True  # something answered
 
-    def _reset_hung(self, cause: Exception) -> None:
-        self.stats.hangs += 1
+    def _reset(self, cause: Exception) -> str:
         if self.reset is None:
             raise BoardHung(
                 f"the board on {self.link.url} stopped answering ({cause}) and did not answer 'name' within "
@@ -274,31 +297,28 @@ class DutSession:
                 "board with --board NAME (a debug probe, DTR or RTS reset)."
             ) from cause
         done = self.reset()
+        self.link.resync()  # nothing in flight before the reset will complete
+        self.reader.discard_pending()
         self.stats.resets_sent += 1
-        self.note_fault(f"board hung ({cause}); {done}")
+        self.note_fault(f"board reset ({cause}); {done}")
+        return done
 
-    def _reopen(self, cause: Exception) -> None:
+    def _reopen(self, cause: Exception) -> str:
         """The port went away (USB unplug, hub reset): open it again, a bounded number of times."""
         if self.reopen is None:
             raise DeviceError(f"the link to the board failed ({cause}) and this session cannot reopen it") from cause
         self.link.close()
-        last: Exception = cause
-        for attempt in range(1, self.policy.reopen_attempts + 1):
-            time.sleep(self.policy.reopen_interval_seconds)
-            try:
-                link = self.reopen()
-            except LinkError as exc:
-                last = exc
-                self.log.note(f"reopen attempt {attempt} failed: {exc}")
-                continue
-            self.link = self.reader.link = link
-            self.reader.discard_pending()
-            self.stats.reconnects += 1
-            self.note_fault(f"port lost ({cause}); reopened {link.url} (attempt {attempt})")
-            return
-        # The cause is in the log already; repeated recoveries must not nest it into every message.
-        raise LinkError(f"the board's port {self.link.url} went away and could not be reopened in "
-                        f"{self.policy.reopen_attempts} attempts (last: {last})") from last
+        try:
+            link, attempt = open_again(self.reopen, self.policy, self.log.note)
+        except LinkError as last:
+            # The cause is in the log already; repeated recoveries must not nest it into every message.
+            raise LinkError(f"the board's port {self.link.url} went away and could not be reopened in "
+                            f"{self.policy.reopen_attempts} attempts (last: {last})") from last
+        self.link = self.reader.link = link
+        self.reader.discard_pending()
+        self.stats.reconnects += 1
+        self.note_fault(f"port lost ({cause}); reopened {link.url} (attempt {attempt})")
+        return f"reopened {link.url}"
 
     def upload(self, data: bytes, progress: ProgressFn | None = None) -> UploadTiming:
         """Load `data` into the board's `db` buffer; confirmed by `m-load-done`, restarted on any error."""
@@ -315,7 +335,10 @@ class DutSession:
                 if self.binary_capable:
                     self._upload_binary(data, progress)
                 else:
-                    self._upload_once(data, progress)
+                    self.client.load(data, self.command_timeout, self.chunk_bytes, progress)
+                    if self.verify_uploads:
+                        self.client.read_back(data, self.command_timeout, self.policy.command_attempts)
+                        self.stats.uploads_read_back += 1
             except (BoardReset, LinkTimeout):
                 raise  # the board rebooted or went silent: it must be recovered and re-identified first
             except (DeviceError, ProtocolError) as exc:
@@ -357,59 +380,25 @@ class DutSession:
         self.stats.binary_uploads += 1
         self.log.note(f"binary upload: {len(data)} bytes in {-(-len(data) // hello.max_chunk)} frames")
 
-    def _upload_once(self, data: bytes, progress: ProgressFn | None) -> None:
-        lines = self.client.command(f"db load {len(data)}", self.command_timeout)
-        for line in lines:
-            if (m := _TOO_BIG.match(line)):
-                if int(m.group(1)) != len(data):
-                    raise ProtocolError(f"the board read 'db load {m.group(1)}', not 'db load {len(data)}': the "
-                                        "command was garbled on the link")
-                raise ConfigError(
-                    f"the board's input buffer holds {m.group(2)} bytes but this input has {m.group(1)}: the firmware "
-                    "accepts the size and would overflow its buffer, so nothing was sent. Use the input size of the "
-                    "model flashed on the board."
-                )
-            if is_error(line):
-                raise DeviceError(f"board rejected 'db load {len(data)}': {line}")
-        if not any((m := _EXPECTING.match(line)) and int(m.group(1)) == len(data) for line in lines):
-            raise ProtocolError(f"board did not acknowledge 'db load {len(data)}': {lines!r}")
-        sent = 0
-        while sent < len(data):
-            chunk = data[sent: sent + self.chunk_bytes]
-            lines = self.client.command("db " + chunk.hex(), self.command_timeout)
-            sent += len(chunk)
-            errors = [line for line in lines if is_error(line)]
-            if errors:
-                raise DeviceError(f"board reported {errors[0]!r} at byte {sent - len(chunk)} of the upload")
-            done = "m-load-done" in lines
-            if done != (sent == len(data)):
-                raise ProtocolError(
-                    f"m-load-done {'arrived early' if done else 'missing'} after {sent} of {len(data)} bytes: "
-                    "bytes were lost or duplicated on the link"
-                )
-            if progress:
-                progress(sent, len(data))
-        if self.verify_uploads:
-            self._read_back(data)
-
-    def _read_back(self, data: bytes) -> None:
-        """`db print` until every line of the buffer has come back intact once (lines garbled on the way back are asked again)."""
-        confirmed: set[int] = set()
-        lines_total = -(-len(data) // 8)
-        for _ in range(self.policy.command_attempts):
-            confirm_buffer(data, self.client.command("db print", self.command_timeout), confirmed)
-            if len(confirmed) == lines_total:
-                self.stats.uploads_read_back += 1
-                return
-        raise ProtocolError(f"'db print' did not bring back {lines_total - len(confirmed)} of {lines_total} buffer "
-                            f"lines intact in {self.policy.command_attempts} reads")
-
     def infer(self, iterations: int, warmups: int, timeout: float) -> InferReply:
-        """Run `infer N W` (W always explicit: the firmware default is 10, not 0)."""
+        """Run `infer N W` (W always explicit: the firmware default is 10, not 0), timed by the board."""
         if iterations < 1 or warmups < 0:
             raise ValueError("iterations must be >= 1 and warmups >= 0")
         lines = self.client.command(f"infer {iterations} {warmups}", timeout)
         return parse_infer(lines, iterations, warmups)
+
+    def infer_untimed(self, iterations: int, warmups: int, timeout: float, check: Callable[[], None]) -> None:
+        """Run `infer N W` on an energy build, which times nothing itself: its timestamp pin does.
+
+        `check` runs about once a second while the reply is awaited (the monitor that powers the
+        board: if it fails, no reply will come, so the wait ends at once).
+        """
+        lines = self.client.command(f"infer {iterations} {warmups}", timeout, check)
+        check_energy_reply(lines, iterations)
+
+    def timestamp(self) -> None:
+        """One `timestamp` command: an energy build pulses its timestamp pin once."""
+        self.client.command("timestamp", self.command_timeout)
 
     def confirm_results(self, reply: InferReply) -> None:
         """Ask for the results again (`results` is idempotent) and require the same values.
@@ -417,9 +406,7 @@ class DutSession:
         The ASCII protocol has no checksum: a byte lost or doubled inside a number changes it
         silently. Two transmissions that agree rule that out.
         """
-        line = self._retried("results", lambda: [x for x in self.client.command("results", self.command_timeout)
-                                                  if x.startswith("m-results-[")])
-        again = parse_results(line[0]) if line else None
+        again = self._retried("results", lambda: self.client.results(self.command_timeout))
         if again != reply.results:
             raise ProtocolError(f"the results printed by 'infer' ({reply.results}) and by 'results' ({again}) "
                                 "differ: the link garbled one of them")

@@ -4,6 +4,15 @@
 class EdgeperfError(Exception):
     """Base of every error edgeperf raises on purpose."""
 
+    #: Recovery stops at once on a fatal error: nothing more can be measured (a board nobody can reset,
+    #: a monitor that could not be reopened).
+    fatal: bool = False
+
+    def __init__(self, *args: object, fatal: bool | None = None) -> None:
+        super().__init__(*args)
+        if fatal is not None:
+            self.fatal = fatal
+
 
 class ConfigError(EdgeperfError):
     """A setting, option or description file is wrong."""
@@ -40,6 +49,8 @@ class BoardReset(DeviceError):
 class BoardHung(DeviceError):
     """The board stopped answering and edgeperf knows no way to reset it."""
 
+    fatal = True
+
 
 class SimulatorError(EdgeperfError):
     """The virtual bench could not be started or stopped."""
@@ -49,5 +60,9 @@ class MonitorError(EdgeperfError):
     """A power monitor refused a command, stopped streaming, or lost samples."""
 
 
-class EnergyWindowError(EdgeperfError):
+class MeasurementRejected(EdgeperfError):
+    """A measurement the rule cannot trust although the board is fine: it is taken again, no recovery needed."""
+
+
+class EnergyWindowError(MeasurementRejected):
     """An energy window cannot be trusted: a spurious or missing timestamp edge, lost or malformed samples."""

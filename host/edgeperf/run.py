@@ -8,25 +8,27 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
 from .benchmarks import Benchmark
-from .datasets import read_dataset
+from .datasets import DatasetFile, read_dataset
 from .dut import DutSession, RecoveryPolicy
 from .errors import ConfigError, EdgeperfError, ModelError
 from .golden import GoldenCheck
 from .links import open_link
+from .modes import Mode
+from .monitors import MonitorConfig
+from .protocol.eembc import Identity
+from .protocol.iomanager import ENERGY_DUT_BAUD, HOST_BAUD, UPLOAD_CHUNK_BYTES, IoManager
 from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
 from .results.journal import Journal
+from .results.records import RunRecord
 from .results.schema import SCHEMA, UNITS
-from .results.summary import accuracy_text, performance_text, run_summary
+from .results.summary import accuracy_text, energy_text, performance_text, run_summary
 from .rules.accuracy import journal_header, run_accuracy
-from .monitors import MonitorConfig
-from .protocol.iomanager import ENERGY_DUT_BAUD, HOST_BAUD, UPLOAD_CHUNK_BYTES, IoManager
-from .results.summary import energy_text
 from .rules.energy import EnergySettings, run_energy
 from .rules.energy_rig import EnergyRig
 from .rules.performance import PerformanceSettings, model_md5, run_performance
@@ -103,139 +105,143 @@ def _model_entry(path: Path | None) -> dict[str, object] | None:
     return {"path": str(path), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "md5": model_md5(path)}
 
 
-def _run_scenario(session: DutSession, target: Target, files: list, mode: str, scenario: str,
-                  profile: EdgeProfile, folder: ResultsFolder, progress: Progress) -> dict[str, object]:
-    """Probe the board, hand it to a LoadGen child process, and collect both latencies or the accuracy."""
-    bench = target.benchmark
-    progress.begin(total=2, description=f"{bench.name} {scenario} {mode}")
-    progress.status("probing the host latency of one query")
-    latency = probe_query_latency(session, bench, files[0])
-    upload_s = session.stats.upload_seconds / max(1, session.stats.bytes_uploaded) * bench.input_bytes
-    session.link.close()  # the LoadGen child opens the board itself
-    progress.advance()
-    samples = len(files) * (bench.windows_per_file if mode == "accuracy" else 1)
-    settings = loadgen_settings(scenario, mode, latency, profile, samples)
-    deadline = (samples * (latency + upload_s) * 3 if mode == "accuracy" else
-                profile.min_duration_ms / 1000 * 3 + profile.min_query_count * latency * 24) + 2 * profile.query_timeout_s + 60
-    progress.status(f"LoadGen {scenario} {mode} (watchdog {deadline:.0f} s)")
-    url = session.link.url
-    result = ScenarioRun(url, target.baud, bench, target.dataset, files, profile.query_timeout_s).run(
-        scenario, mode, settings, folder.path / bench.name / f"{scenario}-{mode}", deadline)
-    progress.advance()
-    return {**result, "probe_host_latency_ms": latency * 1000, "profile": asdict(profile)}
+@dataclass
+class _Run:
+    """Everything one mode's runner needs, and the record it fills in."""
+
+    target: Target
+    mode: Mode
+    files: list[DatasetFile]
+    settings: PerformanceSettings | EnergySettings
+    folder: ResultsFolder
+    progress: Progress
+    log: DeviceLog
+    record: RunRecord
+    golden: tuple[str, ...]
+    scenario: str | None
+    profile: EdgeProfile | None
+
+    def write_text(self, text: str) -> None:
+        self.folder.write_text(f"{self.target.benchmark.name}/{self.mode}/results.txt", text)
 
 
-def run_target(target: Target, mode: str, settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
-               progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
-               profile: EdgeProfile | None = None) -> dict[str, object]:
-    """Run one mode on one target; failures become an entry with the error, never a lost run."""
-    bench = target.benchmark
-    entry: dict[str, object] = {
-        "benchmark": bench.name,
-        "mode": mode,
-        "scenario": scenario,
-        "board": {"description": target.description, "url": target.url, "baud": target.baud, **target.details},
-        "model": _model_entry(target.model),
-        "dataset": {"root": str(target.dataset)},
-        "recovery": {**asdict(target.recovery), "reset_method": target.reset is not None},
-    }
-    log = DeviceLog(folder.file(bench.name, mode, "log.txt"))
-    started = time.time()
+def _check_board(identity: Identity, bench: Benchmark, url: str, mode: Mode) -> None:
+    """The board must run this benchmark's model, in the build (performance or energy) the mode needs."""
+    if identity.model != bench.name:
+        raise ConfigError(f"the board on {url} runs model {identity.model!r}, not {bench.name!r}; "
+                          f"flash the {bench.name} firmware or choose --benchmark {identity.model}")
+    if mode is not Mode.ENERGY and identity.mode == Mode.ENERGY:
+        raise ConfigError("the board runs an energy-mode build (m-timestamp-mode-energy): it prints no m-lap-us "
+                          "timestamps, so performance mode cannot time it. Flash a performance-mode build.")
+    if mode is Mode.ENERGY and identity.mode != Mode.ENERGY:
+        raise ConfigError("the board runs a performance-mode build: it prints m-lap-us and never pulses its "
+                          "timestamp pin. Flash an energy-mode build (EE_CFG_ENERGY_MODE=1).")
+
+
+def _on_board(run: _Run, url: str, measure: Callable[[DutSession], None]) -> None:
+    """Open a session with the board at `url` (performance or accuracy build), identify it, and measure."""
+    target = run.target
+    reset = target.reset
+    session = DutSession(open_link(url, target.baud), run.log, policy=target.recovery,
+                         reopen=lambda: open_link(url, target.baud), reset=(lambda: reset(url)) if reset else None)
     try:
-        check_model_fits(target)
-        files = read_dataset(target.dataset, bench)
-        entry["dataset"] = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]]}
-        with target.connect() as where:
-            if mode == "energy":
-                url, monitor = where if isinstance(where, tuple) else (where, target.energy.monitor)
-                entry["board"]["url"] = url  # type: ignore[index]
-                _energy_run(target, url, monitor, files, settings, folder, progress, log, entry)  # type: ignore[arg-type]
-                return entry
-            url = where
-            entry["board"]["url"] = url  # type: ignore[index]
-            reset = target.reset
-            session = DutSession(open_link(url, target.baud), log, policy=target.recovery,
-                                 reopen=lambda: open_link(url, target.baud),
-                                 reset=(lambda: reset(url)) if reset else None)
-            try:
-                progress.status("identifying the board")
-                identity = session.identify()
-                entry["board"].update(asdict(identity))  # type: ignore[union-attr]
-                if identity.model != bench.name:
-                    raise ConfigError(
-                        f"the board on {url} runs model {identity.model!r}, not {bench.name!r}; "
-                        f"flash the {bench.name} firmware or choose --benchmark {identity.model}"
-                    )
-                if identity.mode == "energy":
-                    raise ConfigError(
-                        "the board runs an energy-mode build (m-timestamp-mode-energy): it prints no m-lap-us "
-                        "timestamps, so performance mode cannot time it. Flash a performance-mode build."
-                    )
-                if scenario:
-                    entry["loadgen"] = _run_scenario(session, target, files, mode, scenario,
-                                                     profile or EdgeProfile(), folder, progress)
-                elif mode == "performance":
-                    result = run_performance(session, bench, files, target.model, settings, progress)
-                    entry["performance"] = result.to_dict()
-                    folder.write_text(f"{bench.name}/performance/results.txt", performance_text(result))
-                else:
-                    check = None
-                    if golden:
-                        if target.model is None:
-                            raise ConfigError("the golden check needs the board's model file: pass --model")
-                        check = GoldenCheck(bench.name, target.model, golden)
-                    journal = Journal(folder.file(bench.name, "accuracy", "journal.jsonl"),
-                                      journal_header(bench, target.model, files))
-                    try:
-                        accuracy = run_accuracy(session, bench, files, journal, progress, check)
-                    finally:
-                        journal.close()
-                    entry["accuracy"] = accuracy.to_dict()
-                    folder.write_text(f"{bench.name}/accuracy/results.txt", accuracy_text(accuracy))
-            finally:
-                entry["session"] = asdict(session.stats)
-                session.link.close()
-    except EdgeperfError as exc:
-        entry["error"] = f"{type(exc).__name__}: {exc}"
+        run.progress.status("identifying the board")
+        identity = session.identify()
+        run.record.board.update(asdict(identity))
+        _check_board(identity, target.benchmark, url, run.mode)
+        measure(session)
     finally:
-        log.close()
-        entry["wall_seconds"] = time.time() - started
-    return entry
+        run.record.session = asdict(session.stats)
+        session.close()
 
 
-def _energy_run(target: Target, url: str, monitor_spec: str | None, files: list, settings: EnergySettings,
-                folder: ResultsFolder, progress: Progress, log: DeviceLog, entry: dict[str, object]) -> None:
+def _performance(run: _Run, url: str) -> None:
+    def measure(session: DutSession) -> None:
+        assert isinstance(run.settings, PerformanceSettings)
+        result = run_performance(session, run.target.benchmark, run.files, run.target.model, run.settings, run.progress)
+        run.record.result = result
+        run.write_text(performance_text(result))
+    _on_board(run, url, measure)
+
+
+def _accuracy(run: _Run, url: str) -> None:
+    target, bench = run.target, run.target.benchmark
+    check = None
+    if run.golden:
+        if target.model is None:
+            raise ConfigError("the golden check needs the board's model file: pass --model")
+        check = GoldenCheck(bench.name, target.model, run.golden)
+
+    def measure(session: DutSession) -> None:
+        journal = Journal(run.folder.file(bench.name, "accuracy", "journal.jsonl"),
+                          journal_header(bench, target.model, run.files))
+        try:
+            result = run_accuracy(session, bench, run.files, journal, run.progress, check)
+        finally:
+            journal.close()
+        run.record.result = result
+        run.write_text(accuracy_text(result))
+    _on_board(run, url, measure)
+
+
+def _scenario(run: _Run, url: str) -> None:
+    """Probe the board, hand it to a LoadGen child process, and collect both latencies or the accuracy."""
+    assert run.scenario is not None
+    bench, mode, scenario, profile = run.target.benchmark, str(run.mode), run.scenario, run.profile or EdgeProfile()
+
+    def measure(session: DutSession) -> None:
+        progress = run.progress
+        progress.begin(total=2, description=f"{bench.name} {scenario} {mode}")
+        progress.status("probing the host latency of one query")
+        latency = probe_query_latency(session, bench, run.files[0])
+        upload_s = session.stats.upload_seconds / max(1, session.stats.bytes_uploaded) * bench.input_bytes
+        session.close()  # the LoadGen child opens the board itself
+        progress.advance()
+        samples = len(run.files) * (bench.windows_per_file if run.mode is Mode.ACCURACY else 1)
+        settings = loadgen_settings(scenario, mode, latency, profile, samples)
+        deadline = (samples * (latency + upload_s) * 3 if run.mode is Mode.ACCURACY else
+                    profile.min_duration_ms / 1000 * 3 + profile.min_query_count * latency * 24) + 2 * profile.query_timeout_s + 60
+        progress.status(f"LoadGen {scenario} {mode} (watchdog {deadline:.0f} s)")
+        result = ScenarioRun(session.url, run.target.baud, bench, run.target.dataset, run.files,
+                             profile.query_timeout_s).run(scenario, mode, settings,
+                                                          run.folder.path / bench.name / f"{scenario}-{mode}", deadline)
+        progress.advance()
+        run.record.loadgen = {**result, "probe_host_latency_ms": latency * 1000, "profile": asdict(profile)}
+    _on_board(run, url, measure)
+
+
+def _energy(run: _Run, url: str, monitor_spec: str | None) -> None:
     """Power the board from the monitor, reach it (through the IO manager), and measure its energy."""
-    bench, wiring = target.benchmark, target.energy
+    target, bench, wiring = run.target, run.target.benchmark, run.target.energy
     if not monitor_spec:
         raise ConfigError("energy mode needs a power monitor: --monitor lpm01a:/dev/ttyACM1 (or ppk2:...)")
-    if not isinstance(settings, EnergySettings):
+    if not isinstance(run.settings, EnergySettings):
         raise ConfigError("energy mode needs EnergySettings")
-    progress.status("configuring the power monitor")
-    rig = EnergyRig(monitor_spec, MonitorConfig(wiring.voltage_v, wiring.sample_rate_hz, wiring.edge),
-                    wiring.boot_seconds, log.note, target.recovery)
+    run.progress.status("configuring the power monitor")
+    rig = EnergyRig(monitor_spec, MonitorConfig(wiring.voltage_v, wiring.sample_rate_hz, wiring.edge), run.log.note,
+                    target.recovery)
     link = None
     try:
         link = open_link(url, HOST_BAUD if wiring.io_manager else target.baud)
         dut_link = link
         if wiring.io_manager:
-            manager = IoManager(link, log)
-            entry["io_manager"] = {"dialect": manager.identify(), "name": manager.name}
+            manager = IoManager(link, run.log)
+            run.record.io_manager = {"dialect": manager.identify(), "name": manager.name}
             manager.ensure_dut_baud(ENERGY_DUT_BAUD)
             dut_link = manager.passthrough()
-        session = DutSession(dut_link, log, chunk_bytes=UPLOAD_CHUNK_BYTES if wiring.io_manager else 38)
-        progress.status("waiting for the board to boot")
-        identity = rig.power_on(session)
-        entry["board"].update(asdict(identity))  # type: ignore[union-attr]
-        if identity.model != bench.name:
-            raise ConfigError(f"the board on {url} runs model {identity.model!r}, not {bench.name!r}")
-        if identity.mode != "energy":
-            raise ConfigError("the board runs a performance-mode build: it prints m-lap-us and never pulses its "
-                              "timestamp pin. Flash an energy-mode build (EE_CFG_ENERGY_MODE=1).")
-        result = run_energy(rig, bench, files, target.model, settings, progress, folder.path / bench.name / "energy")
-        entry["energy"] = result.to_dict()
-        entry["session"] = asdict(session.stats)
-        folder.write_text(f"{bench.name}/energy/results.txt", energy_text(result))
+        # The monitor supplies the board, so a power cycle through it is the board's reset.
+        session = DutSession(dut_link, run.log, chunk_bytes=UPLOAD_CHUNK_BYTES if wiring.io_manager else 38,
+                             policy=replace(target.recovery, boot_seconds=wiring.boot_seconds), reset=rig.power_cycle)
+        run.progress.status("waiting for the board to boot")
+        rig.power_on()
+        identity = session.identify(boot_wait=wiring.boot_seconds)
+        run.record.board.update(asdict(identity))
+        _check_board(identity, bench, url, Mode.ENERGY)
+        result = run_energy(session, rig, bench, run.files, target.model, run.settings, run.progress,
+                            run.folder.path / bench.name / "energy")
+        run.record.result = result
+        run.record.session = asdict(session.stats)
+        run.write_text(energy_text(result))
     finally:
         try:
             rig.close()
@@ -244,30 +250,73 @@ def _energy_run(target: Target, url: str, monitor_spec: str | None, files: list,
                 link.close()
 
 
-def new_document(mode: str, settings: PerformanceSettings | EnergySettings, command: list[str] | None,
+def _dispatch(run: _Run, where: str | tuple[str, str]) -> None:
+    """The mode's runner, on the board the target's connection yielded."""
+    if run.mode is Mode.ENERGY:
+        url, monitor = where if isinstance(where, tuple) else (where, run.target.energy.monitor)
+        run.record.board["url"] = url
+        _energy(run, url, monitor)
+        return
+    assert isinstance(where, str)
+    run.record.board["url"] = where
+    runner = _scenario if run.scenario else {Mode.PERFORMANCE: _performance, Mode.ACCURACY: _accuracy}[run.mode]
+    runner(run, where)
+
+
+def run_target(target: Target, mode: Mode | str, settings: PerformanceSettings | EnergySettings,
+               folder: ResultsFolder, progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
+               profile: EdgeProfile | None = None) -> dict[str, object]:
+    """Run one mode on one target; failures become an entry with the error, never a lost run."""
+    mode = Mode(mode)
+    bench = target.benchmark
+    record = RunRecord(benchmark=bench.name, mode=mode, scenario=scenario,
+                       board={"description": target.description, "url": target.url, "baud": target.baud,
+                              **target.details},
+                       model=_model_entry(target.model), dataset={"root": str(target.dataset)},
+                       recovery={**asdict(target.recovery), "reset_method": target.reset is not None})
+    log = DeviceLog(folder.file(bench.name, mode, "log.txt"))
+    started = time.time()
+    try:
+        check_model_fits(target)
+        files = read_dataset(target.dataset, bench)
+        record.dataset = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]]}
+        run = _Run(target, mode, files, settings, folder, progress, log, record, golden, scenario, profile)
+        with target.connect() as where:
+            _dispatch(run, where)
+    except EdgeperfError as exc:
+        record.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        log.close()
+        record.wall_seconds = time.time() - started
+    return record.to_dict()
+
+
+def new_document(mode: Mode | str, settings: PerformanceSettings | EnergySettings, command: list[str] | None,
                  scenario: str | None, **extra: object) -> dict[str, object]:
     """The results.json header: provenance, mode and the settings that produced every number."""
+    mode = Mode(mode)
     return {
         "schema": SCHEMA,
         "edgeperf_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command or [],
         "host": {"python": sys.version.split()[0], "platform": platform.platform()},
-        "mode": mode,
+        "mode": str(mode),
         "scenario": scenario,
-        "settings": asdict(settings) if mode in ("performance", "energy") and not scenario else {},
+        "settings": asdict(settings) if mode in (Mode.PERFORMANCE, Mode.ENERGY) and not scenario else {},
         "units": UNITS,
         **extra,
         "runs": [],
     }
 
 
-def run_all(targets: list[Target], mode: str, settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
-            progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
+def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettings | EnergySettings,
+            folder: ResultsFolder, progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
             scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
     """Run every target in turn; results.json and results.txt are rewritten after each one."""
     document = new_document(mode, settings, command, scenario)
-    runs: list[dict[str, object]] = document["runs"]  # type: ignore[assignment]
+    runs: list[dict[str, object]] = []
+    document["runs"] = runs
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:
         runs.append(run_target(target, mode, settings, folder, progress, golden, scenario, profile))
@@ -277,6 +326,8 @@ def run_all(targets: list[Target], mode: str, settings: PerformanceSettings | En
 
 
 def iter_failures(document: dict[str, object]) -> Iterator[str]:
-    for run in document["runs"]:  # type: ignore[union-attr]
+    runs = document["runs"]
+    assert isinstance(runs, list)
+    for run in runs:
         if run.get("error"):
             yield f"{run['benchmark']}: {run['error']}"

@@ -26,6 +26,9 @@ class Link(ABC):
     def close(self) -> None:
         """Release the transport. Safe to call twice."""
 
+    def resync(self) -> None:
+        """Forget partly received frames after the device rebooted; a plain byte pipe keeps none."""
+
     def __enter__(self) -> "Link":
         return self
 

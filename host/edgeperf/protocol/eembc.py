@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import BoardReset, DeviceError, LinkTimeout, ProtocolError
+from ..errors import BoardReset, ConfigError, DeviceError, EnergyWindowError, LinkTimeout, ProtocolError
 from .lines import LineReader
+
+ProgressFn = Callable[[int, int], None]
 
 TERMINATOR = "%"
 READY = "m-ready"
@@ -21,6 +23,8 @@ READY = "m-ready"
 #: We stay one below, as the reference checklist advises.
 MAX_COMMAND_CHARS = 79
 COUNTER_MODULUS = 2**32
+#: `db ` + 76 hex digits = 79 characters, the longest command the reference parser takes intact.
+MAX_CHUNK_BYTES = 38
 
 _NAME = re.compile(r"^m-name-dut-\[(.*)\]$")
 _PROFILE = re.compile(r"^m-profile-\[(.*)\]$")
@@ -30,6 +34,9 @@ _RESULTS = re.compile(r"^m-results-\[(.*)\]$")
 _MODE = re.compile(r"^m-timestamp-mode-(\w+)$")
 _WARMUP_START = re.compile(r"^m-warmup-start-(\d+)$")
 _INFER_START = re.compile(r"^m-infer-start-(\d+)$")
+_EXPECTING = re.compile(r"^m-\[Expecting (\d+) bytes\]$")
+_TOO_BIG = re.compile(r"^Supplied buffer size (\d+) exceeds maximum of (\d+)$")
+_BUFFER = re.compile(r"^m-buffer((?:-[0-9a-fA-F]{2}){1,8})$")
 #: Lines only `ee_benchmark_initialize` prints: seen inside a reply, they mean the board rebooted.
 BOOT_LINES = re.compile(r"^(m-timestamp-mode-\w+|m-init-done)$")
 
@@ -136,6 +143,40 @@ def parse_infer(lines: list[str], iterations: int, warmups: int) -> InferReply:
     return InferReply(iterations, warmups, t0, t1, results, extra)
 
 
+def check_energy_reply(lines: list[str], iterations: int) -> None:
+    """An energy build's `infer` reply: no timestamps to parse, but it must be complete and error-free.
+
+    An incomplete reply is an untrustworthy window (measured again), not a protocol fault.
+    """
+    errors = [line for line in lines if is_error(line)]
+    if errors:
+        raise ConfigError(f"the board rejected 'infer {iterations}': {errors[0]}")
+    if "m-infer-done" not in lines:
+        raise EnergyWindowError(f"incomplete infer reply: {lines!r}")
+
+
+def confirm_buffer(expected: bytes, lines: list[str], confirmed: set[int]) -> None:
+    """Check a `db print` reply against what was uploaded, adding the 8-byte lines it confirms to `confirmed`.
+
+    A line garbled on its way back (a lost or doubled digit or dash, a non-hex byte) is malformed and
+    ignored, and a lost line is skipped; a well-formed line that matches no line still expected
+    means the board holds other bytes than were sent: a ProtocolError (upload again).
+    """
+    wanted = ["m-buffer-" + "-".join(f"{b:02x}" for b in expected[i: i + 8]) for i in range(0, len(expected), 8)]
+    at = 0
+    for line in lines:
+        if not _BUFFER.match(line):
+            continue
+        line = line.lower()
+        try:
+            at = wanted.index(line, at)
+        except ValueError:
+            raise ProtocolError(f"the board's buffer differs from the upload ('db print' line {line!r}): "
+                                "bytes were lost or doubled on the way to the board") from None
+        confirmed.add(at)
+        at += 1
+
+
 @dataclass(frozen=True)
 class Identity:
     vendor: str
@@ -215,6 +256,57 @@ class EembcClient:
         if any("lap" in line or "\ufffd" in line or line.startswith(("m-", "e-")) for line in lines):
             raise ProtocolError(f"garbled reply to 'timestamp': {lines!r}")
         return "energy"
+
+    def load(self, data: bytes, timeout: float, chunk_bytes: int = MAX_CHUNK_BYTES,
+             progress: ProgressFn | None = None) -> None:
+        """`db load N`, then `db <hex>` chunks each answered by `m-ready`; only the last may say `m-load-done`."""
+        lines = self.command(f"db load {len(data)}", timeout)
+        for line in lines:
+            if (m := _TOO_BIG.match(line)):
+                if int(m.group(1)) != len(data):
+                    raise ProtocolError(f"the board read 'db load {m.group(1)}', not 'db load {len(data)}': the "
+                                        "command was garbled on the link")
+                raise ConfigError(
+                    f"the board's input buffer holds {m.group(2)} bytes but this input has {m.group(1)}: the firmware "
+                    "accepts the size and would overflow its buffer, so nothing was sent. Use the input size of the "
+                    "model flashed on the board."
+                )
+            if is_error(line):
+                raise DeviceError(f"board rejected 'db load {len(data)}': {line}")
+        if not any((m := _EXPECTING.match(line)) and int(m.group(1)) == len(data) for line in lines):
+            raise ProtocolError(f"board did not acknowledge 'db load {len(data)}': {lines!r}")
+        sent = 0
+        while sent < len(data):
+            chunk = data[sent: sent + chunk_bytes]
+            lines = self.command("db " + chunk.hex(), timeout)
+            sent += len(chunk)
+            errors = [line for line in lines if is_error(line)]
+            if errors:
+                raise DeviceError(f"board reported {errors[0]!r} at byte {sent - len(chunk)} of the upload")
+            done = "m-load-done" in lines
+            if done != (sent == len(data)):
+                raise ProtocolError(
+                    f"m-load-done {'arrived early' if done else 'missing'} after {sent} of {len(data)} bytes: "
+                    "bytes were lost or duplicated on the link"
+                )
+            if progress:
+                progress(sent, len(data))
+
+    def read_back(self, data: bytes, timeout: float, attempts: int) -> None:
+        """`db print` until every line of the buffer has come back intact once (lines garbled on the way back are asked again)."""
+        confirmed: set[int] = set()
+        lines_total = -(-len(data) // 8)
+        for _ in range(attempts):
+            confirm_buffer(data, self.command("db print", timeout), confirmed)
+            if len(confirmed) == lines_total:
+                return
+        raise ProtocolError(f"'db print' did not bring back {lines_total - len(confirmed)} of {lines_total} buffer "
+                            f"lines intact in {attempts} reads")
+
+    def results(self, timeout: float) -> list[float] | None:
+        """The results of the last inference again (`results` is idempotent); None when the reply has none."""
+        lines = [x for x in self.command("results", timeout) if x.startswith("m-results-[")]
+        return parse_results(lines[0]) if lines else None
 
     @staticmethod
     def mode_from_banner(lines: list[str]) -> str | None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..rules.accuracy import AccuracyResult
-from ..rules.energy import EnergyResult
-from ..rules.performance import PerformanceResult
+from .records import AccuracyResult, EnergyResult, PerformanceResult
 
 
 def _stamp() -> str:
@@ -24,7 +22,7 @@ def performance_text(result: PerformanceResult) -> str:
             f"    Runtime: {w.seconds:.6f} sec.",
             f"    Throughput: {w.throughput:.6f} inf./sec.",
         ]
-        if w.seconds >= 10.0 and w.iterations >= 10:
+        if w.runtime_met:
             lines.append("    Runtime requirements have been met.")
         else:
             lines.append("    Runtime requirements have NOT been met (at least 10 s and 10 inferences).")

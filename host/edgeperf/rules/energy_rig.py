@@ -1,10 +1,9 @@
-"""The energy bench as the rules see it: the monitor that powers the board, and the session that talks to it.
+"""The energy bench's power side: the monitor that supplies the board, and so also its reset button.
 
-In energy mode the monitor is the board's supply, so it is also the board's reset button:
-a hung board is power-cycled through it, and a monitor that stopped streaming or vanished
-from its USB hub is reopened and configured again (which cuts the board's supply too).
-Either way the board is then identified again; the caller uploads its input again and
-repeats the window. Attempts are bounded, and every restart is logged.
+The rig is the reset strategy a `DutSession` uses in energy mode: a hung board is power-cycled
+through the monitor, and a monitor that stopped streaming or vanished from its USB hub is reopened
+and configured again (which cuts the board's supply too). The session then identifies the board
+again, exactly as after any other recovery. Attempts are bounded, and every restart is logged.
 """
 
 from __future__ import annotations
@@ -12,28 +11,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..dut import DutSession, RecoveryPolicy
+from ..dut import RecoveryPolicy, open_again
 from ..errors import EdgeperfError, LinkError, MonitorError
 from ..monitors import MonitorConfig, PowerMonitor, open_monitor
-from ..protocol.eembc import Identity
-from ..protocol.iomanager import PassthroughLink
 
 #: How long the supply stays off in a power cycle, so the board's regulators really discharge.
 POWER_OFF_SECONDS = 0.3
 
 
 class EnergyRig:
-    """Opens, powers, restarts and closes the monitor; identifies the board behind it."""
+    """Opens, powers, power-cycles and closes the monitor."""
 
-    def __init__(self, monitor_spec: str, config: MonitorConfig, boot_seconds: float,
-                 note: Callable[[str], None], policy: RecoveryPolicy = RecoveryPolicy()) -> None:
+    def __init__(self, monitor_spec: str, config: MonitorConfig, note: Callable[[str], None],
+                 policy: RecoveryPolicy = RecoveryPolicy()) -> None:
         self.spec = monitor_spec
         self.config = config
-        self.boot_seconds = boot_seconds
         self.note = note
         #: The same limits as for a board's port: a monitor's USB link fails the same ways.
         self.policy = policy
-        self.session: DutSession | None = None
         self.monitor = self._open()
 
     def _open(self) -> PowerMonitor:
@@ -47,16 +42,13 @@ class EnergyRig:
             raise
         return monitor
 
-    def power_on(self, session: DutSession) -> Identity:
-        """Switch the supply on, start streaming, and identify the board once it has booted."""
-        self.session = session
+    def power_on(self) -> None:
+        """Switch the supply on and start streaming; the board boots."""
         self.monitor.set_power(True)
         self.monitor.start()
-        return session.identify(boot_wait=self.boot_seconds)
 
-    def restart(self, reason: str) -> str:
-        """Power-cycle the board (reopening the monitor if it is unusable), identify it again; says what was done."""
-        assert self.session is not None, "power_on() first"
+    def power_cycle(self) -> str:
+        """Cut and restore the board's supply (reopening the monitor if it is unusable); says what was done."""
         try:
             self.monitor.check_alive()
             self.monitor.stop()
@@ -66,34 +58,21 @@ class EnergyRig:
             self.note(f"power monitor unusable ({exc}); reopening it")
             self._reopen()
             action = "reopened and reconfigured the monitor, power-cycled the board"
-        self.note(f"recovery: {reason} -> {action}")
         time.sleep(POWER_OFF_SECONDS)
-        link = self.session.link
-        if isinstance(link, PassthroughLink):
-            link.resync()
-        self.session.reader.discard_pending()
-        self.power_on(self.session)
+        self.power_on()
         return action
 
     def _reopen(self) -> None:
-        self._close_monitor()
-        last: Exception | None = None
-        for attempt in range(1, self.policy.reopen_attempts + 1):
-            try:
-                self.monitor = self._open()
-                return
-            except (LinkError, MonitorError) as exc:
-                last = exc
-                self.note(f"reopening the power monitor, attempt {attempt}/{self.policy.reopen_attempts}: {exc}")
-                time.sleep(self.policy.reopen_interval_seconds)
-        raise MonitorError(f"the power monitor {self.spec} could not be reopened in {self.policy.reopen_attempts} attempts "
-                           f"(last: {last}); the run stops. Check its USB cable and hub.")
-
-    def _close_monitor(self) -> None:
         try:
             self.monitor.close()
         except EdgeperfError as exc:
             self.note(f"closing the broken power monitor: {exc}")
+        try:
+            self.monitor, _ = open_again(self._open, self.policy, self.note, (LinkError, MonitorError))
+        except (LinkError, MonitorError) as last:
+            raise MonitorError(f"the power monitor {self.spec} could not be reopened in {self.policy.reopen_attempts} "
+                               f"attempts (last: {last}); the run stops. Check its USB cable and hub.",
+                               fatal=True) from last
 
     def close(self) -> None:
         """Stop streaming and cut the supply; a shutdown problem is logged, never hiding the run's own error."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
+
+from ..results.records import RuleCheck
 
 #: Performance and energy: the score is the median over this many windows, one per dataset file.
 WINDOWS = 5
@@ -12,26 +15,6 @@ WINDOWS = 5
 MIN_WINDOW_SECONDS = 10.0
 #: ... and contain at least this many inferences (the runner's error text says "and").
 MIN_WINDOW_ITERATIONS = 10
-
-
-@dataclass(frozen=True)
-class RuleCheck:
-    """One rule, whether the run met it, and the evidence."""
-
-    rule: str
-    met: bool
-    detail: str
-
-    def to_dict(self) -> dict[str, object]:
-        return {"rule": self.rule, "met": self.met, "detail": self.detail}
-
-
-def verdict(checks: list[RuleCheck]) -> str:
-    """The one sentence a report prints; it names MLPerf Tiny only when every rule was met."""
-    missed = [c for c in checks if not c.met]
-    if not missed:
-        return "run under MLPerf Tiny rules (every rule below was met)"
-    return "NOT run under MLPerf Tiny rules: " + "; ".join(f"{c.rule}: {c.detail}" for c in missed)
 
 
 @dataclass(frozen=True)
@@ -51,7 +34,7 @@ class WindowSettings:
     profile: str = "mlperf-tiny"
 
     @classmethod
-    def quick(cls):  # type: ignore[no-untyped-def]
+    def quick(cls) -> Self:
         """Development profile: 1 s windows. Never rule-compliant, and labelled so."""
         return cls(min_window_seconds=1.0, warmups=1, profile="quick")
 
@@ -74,9 +57,17 @@ class MeasuredWindow:
     iterations: int
 
 
+def runtime_met(seconds: float, iterations: int) -> bool:
+    """Whether one window is long enough: the runner prints "Runtime requirements have been met" for it."""
+    return seconds >= MIN_WINDOW_SECONDS and iterations >= MIN_WINDOW_ITERATIONS
+
+
 def window_checks(windows: Sequence[MeasuredWindow], first_files: list[str], quick: bool, md5: str | None,
-                  reference_md5: str | None) -> list[RuleCheck]:
-    """The rules every windowed mode shares: five windows, their length, the files used, the model."""
+                  reference_md5: str | None, *, timing: RuleCheck) -> list[RuleCheck]:
+    """The rules every windowed mode shares: five windows, their length, the files used, what timed them, the model.
+
+    `timing` is the mode's own rule on what bounded each window (the board's timer, the monitor's edges).
+    """
     short = [w.index for w in windows if w.seconds < MIN_WINDOW_SECONDS]
     few = [w.index for w in windows if w.iterations < MIN_WINDOW_ITERATIONS]
     used = [w.file for w in windows]
@@ -93,6 +84,7 @@ def window_checks(windows: Sequence[MeasuredWindow], first_files: list[str], qui
         RuleCheck("first five files", used == first,
                   "windows used the first 5 files of y_labels.csv in order" if used == first
                   else "windows must use the first 5 files of y_labels.csv (the dataset has fewer, or other files were used)"),
+        timing,
         RuleCheck("reference model", md5 == reference_md5,
                   "the official MLPerf Tiny model" if md5 == reference_md5
                   else "no model file was given, so the board's model cannot be checked" if md5 is None

@@ -13,17 +13,18 @@ expected time per inference is measured again and kept only when a second measur
 from __future__ import annotations
 
 import hashlib
-import math
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..benchmarks import Benchmark
 from ..datasets import DatasetFile
 from ..dut import DutSession, UploadTiming
-from ..errors import ConfigError, DeviceError, ProtocolError
+from ..errors import ConfigError, DeviceError
 from ..protocol.eembc import InferReply
+from ..results.records import PerformanceResult, RuleCheck, Window
 from . import mlperf_tiny as rules
+from .measure import Deadline, Plausibility, Timed, long_enough, probe, windows_of
 from .progress import Progress
 
 
@@ -37,104 +38,76 @@ class PerformanceSettings(rules.WindowSettings):
     #: expected time per inference); a digit lost or doubled in a timestamp changes it by far more.
     timer_tolerance: float = 0.2
 
-
-@dataclass
-class Window:
-    index: int
-    file: str
-    iterations: int
-    warmups: int
-    t0_us: int
-    t1_us: int
-    elapsed_us: int
-    throughput: float       # inferences per second, device timer
-    results: list[float]
-    upload_seconds: float
-    repeated: int = 0
-    #: Faults met while measuring this window; a measurement they touched was discarded and taken again.
-    faults: list[str] = field(default_factory=list)
-
     @property
-    def seconds(self) -> float:
-        return self.elapsed_us / 1e6
-
-
-@dataclass
-class PerformanceResult:
-    benchmark: str
-    settings: PerformanceSettings
-    probe_latency_us: float
-    iterations: int
-    windows: list[Window]
-    median_throughput: float
-    latency_ms: float
-    checks: list[rules.RuleCheck]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def verdict(self) -> str:
-        return rules.verdict(self.checks)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "benchmark": self.benchmark,
-            "mode": "performance",
-            "settings": asdict(self.settings),
-            "probe_latency": {"value": self.probe_latency_us, "unit": "us"},
-            "iterations_per_window": self.iterations,
-            "windows": [
-                {**asdict(w), "seconds": w.seconds, "throughput_unit": "inf/s"} for w in self.windows
-            ],
-            "median_throughput": {"value": self.median_throughput, "unit": "inf/s"},
-            "latency": {"value": self.latency_ms, "unit": "ms", "definition": "1000 / median throughput"},
-            "rules": [c.to_dict() for c in self.checks],
-            "verdict": self.verdict,
-            "notes": self.notes,
-        }
-
-
-def _infer_timeout(iterations: int, warmups: int, latency_us: float) -> float:
-    """Host deadline for an `infer`: derived from the expected device time, never a fixed 30 s."""
-    return (iterations + warmups) * latency_us / 1e6 * 2.0 + 10.0
-
-
-def _agree(a: float, b: float, tolerance: float) -> bool:
-    return abs(a - b) <= tolerance * max(abs(a), abs(b))
-
-
-def probe_latency(session: DutSession, settings: PerformanceSettings, progress: Progress) -> float:
-    """Measure one inference's device time; repeat with more iterations until the probe is long enough.
-
-    The final count is run twice and both must agree: the iteration count of every window rests on it.
-    """
-    iterations = 1
-    timeout = settings.probe_timeout_seconds
-    while True:
-        progress.status(f"probing latency with {iterations} inference(s)")
-        reply = session.infer(iterations, 1, timeout)
-        per = max(reply.elapsed_us, 1) / iterations
-        if reply.elapsed_us >= settings.probe_min_seconds * 1e6 or iterations >= 1_000_000:
-            break
-        iterations = min(1_000_000, max(iterations * 2, math.ceil(settings.probe_min_seconds * 1e6 * 1.2 / per)))
-        timeout = _infer_timeout(iterations, 1, per)
-    progress.status(f"confirming the probe with {iterations} inference(s)")
-    again = max(session.infer(iterations, 1, _infer_timeout(iterations, 1, per)).elapsed_us, 1) / iterations
-    if not _agree(per, again, settings.timer_tolerance):
-        raise ProtocolError(f"two latency probes disagree ({per:.1f} and {again:.1f} us per inference): "
-                            "a timestamp was probably garbled on the link")
-    return again
-
-
-def _check(result_windows: list[Window], settings: PerformanceSettings, files: list[DatasetFile],
-           md5: str | None, benchmark: Benchmark) -> list[rules.RuleCheck]:
-    measured = [rules.MeasuredWindow(w.index, w.file, w.seconds, w.iterations) for w in result_windows]
-    checks = rules.window_checks(measured, [f.path.name for f in files], settings.profile == "quick", md5,
-                                 benchmark.reference_md5)
-    return checks[:4] + [rules.RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer")] + checks[4:]
+    def deadline(self) -> Deadline:
+        return Deadline(self.probe_timeout_seconds)
 
 
 def model_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+class _DeviceTimedWindows:
+    """Measures windows of one benchmark with `infer N W`, timed by the board's m-lap-us counter."""
+
+    def __init__(self, session: DutSession, settings: PerformanceSettings, progress: Progress) -> None:
+        self.session = session
+        self.settings = settings
+        self.progress = progress
+
+    def latency(self, data: bytes) -> tuple[float, list[str]]:
+        """The probe, on `data` uploaded first if the board does not hold it; and the faults it survived."""
+        def loop(iterations: int, latency_us: float | None) -> float:
+            deadline = self.settings.deadline.seconds(iterations, 1, latency_us)
+            return self.session.infer(iterations, 1, deadline).elapsed_us
+
+        def body() -> float:
+            if not self.session.loaded:
+                self.progress.status("uploading probe input")
+                self.session.upload(data, self.progress.upload)
+            return probe(loop, self.settings, self.progress, self.settings.timer_tolerance)
+
+        return self.session.measure("latency probe", body)
+
+    def window(self, index: int, item: DatasetFile, data: bytes, iterations: int, expected_us: float,
+               notes: list[str]) -> Window:
+        """One window on one file: uploaded once, measured until untouched by faults and long enough."""
+        settings, session, progress = self.settings, self.session, self.progress
+        upload: UploadTiming | None = None
+        plausible = Plausibility(settings.timer_tolerance)
+
+        def once(count: int) -> tuple[Timed[InferReply], list[str]]:
+            def body() -> Timed[InferReply]:
+                nonlocal upload
+                if upload is None or not session.loaded:  # first try, or a recovery lost the board's buffer
+                    progress.status(f"window {index}/{settings.windows}: uploading {item.path.name}")
+                    upload = session.upload(data, progress.upload)
+                progress.status(f"window {index}/{settings.windows}: {count} inferences "
+                                f"(~{count * expected_us / 1e6:.1f} s device time)")
+                reply = session.infer(count, settings.warmups, settings.deadline.seconds(count, settings.warmups,
+                                                                                         expected_us))
+                plausible.check(reply.elapsed_us / count, expected_us)
+                return Timed(reply, reply.elapsed_us)
+
+            nonlocal expected_us
+            timed, seen = session.measure(f"window {index}", body)
+            if timed.elapsed_us == 0:
+                raise DeviceError(f"window {index}: the board's timer did not advance over {count} inferences")
+            expected_us = timed.elapsed_us / count  # a repeat expects what this measurement gave
+            return timed, seen
+
+        measured = long_enough(once, iterations, settings, f"window {index}", notes)
+        assert upload is not None
+        reply, count = measured.loop.value, measured.iterations
+        if measured.faults:
+            notes.append(f"window {index} met {len(measured.faults)} fault(s); every measurement they touched was "
+                         "taken again")
+        seconds = reply.elapsed_us / 1e6
+        return Window(index=index, file=item.path.name, iterations=count, warmups=settings.warmups,
+                      t0_us=reply.t0_us or 0, t1_us=reply.t1_us or 0, elapsed_us=reply.elapsed_us,
+                      throughput=count / seconds, results=reply.results, upload_seconds=upload.seconds,
+                      runtime_met=rules.runtime_met(seconds, count), repeated=measured.repeats,
+                      faults=measured.faults)
 
 
 def run_performance(session: DutSession, benchmark: Benchmark, files: list[DatasetFile], model_path: Path | None,
@@ -143,71 +116,26 @@ def run_performance(session: DutSession, benchmark: Benchmark, files: list[Datas
     if not files:
         raise ConfigError("performance mode needs at least one dataset file")
     notes: list[str] = []
-    chosen = [files[i % len(files)] for i in range(settings.windows)]
-    if len(files) < settings.windows:
-        notes.append(f"dataset has only {len(files)} files; files were reused for {settings.windows} windows")
-
+    chosen = windows_of(files, settings, notes)
     progress.begin(total=settings.windows + 1, description=f"{benchmark.name} performance")
-    probe_data = benchmark.window(chosen[0].read())
-
-    def probe() -> float:
-        if not session.loaded:
-            progress.status("uploading probe input")
-            session.upload(probe_data, progress.upload)
-        return probe_latency(session, settings, progress)
-
-    latency_us, probe_faults = session.measure("latency probe", probe)
+    meter = _DeviceTimedWindows(session, settings, progress)
+    latency_us, probe_faults = meter.latency(benchmark.window(chosen[0].read()))
     if probe_faults:
         notes.append(f"latency probe repeated after {len(probe_faults)} fault(s)")
-    iterations = settings.iterations_for(latency_us)
-    expected_us = latency_us  # per inference; follows every window that passed
     progress.advance()
-
     windows: list[Window] = []
+    iterations, expected_us = settings.iterations_for(latency_us), latency_us
     for index, item in enumerate(chosen, start=1):
-        data = benchmark.window(item.read())
-        upload: UploadTiming | None = None
-        suspect: float | None = None  # time per inference of a measurement not yet confirmed
-
-        def measure_window() -> InferReply:
-            nonlocal upload, suspect
-            if upload is None or not session.loaded:  # first try, or a recovery lost the board's buffer
-                progress.status(f"window {index}/{settings.windows}: uploading {item.path.name}")
-                upload = session.upload(data, progress.upload)
-            progress.status(f"window {index}/{settings.windows}: {iterations} inferences (~{iterations * expected_us / 1e6:.1f} s device time)")
-            reply = session.infer(iterations, settings.warmups, _infer_timeout(iterations, settings.warmups, expected_us))
-            per = reply.elapsed_us / iterations
-            if not _agree(per, expected_us, settings.timer_tolerance) and (
-                    suspect is None or not _agree(per, suspect, settings.timer_tolerance)):
-                suspect = per
-                raise ProtocolError(f"{per:.1f} us per inference where {expected_us:.1f} was expected: a timestamp may "
-                                    "have been garbled on the link; measuring the window again to confirm")
-            return reply
-
-        repeats = 0
-        faults: list[str] = []
-        while True:
-            reply, seen = session.measure(f"window {index}", measure_window)
-            faults += seen
-            elapsed = reply.elapsed_us
-            if elapsed == 0:
-                raise DeviceError(f"window {index}: the board's timer did not advance over {iterations} inferences")
-            expected_us = elapsed / iterations
-            if elapsed >= settings.min_window_seconds * 1e6 or repeats >= settings.max_window_repeats:
-                break
-            # The board ran faster than the probe suggested: recompute and measure again, never keep a short window.
-            repeats += 1
-            latency_us = expected_us
-            notes.append(f"window {index} lasted {elapsed / 1e6:.3f} s < {settings.min_window_seconds:g} s; repeated with a new count")
-            iterations = settings.iterations_for(latency_us)
-        assert upload is not None
-        if faults:
-            notes.append(f"window {index} met {len(faults)} fault(s); every measurement they touched was taken again")
-        windows.append(Window(index, item.path.name, iterations, settings.warmups, reply.t0_us or 0, reply.t1_us or 0,
-                              elapsed, iterations / (elapsed / 1e6), reply.results, upload.seconds, repeats, faults))
+        window = meter.window(index, item, benchmark.window(item.read()), iterations, expected_us, notes)
+        windows.append(window)
+        # The next window starts from what this one measured: its count and its time per inference.
+        iterations, expected_us = window.iterations, window.elapsed_us / window.iterations
         progress.advance()
-
     median = statistics.median(w.throughput for w in windows)
-    checks = _check(windows, settings, files, model_md5(model_path) if model_path else None, benchmark)
-    return PerformanceResult(benchmark.name, settings, latency_us, iterations, windows, median, 1000.0 / median,
-                             checks, notes)
+    measured = [rules.MeasuredWindow(w.index, w.file, w.seconds, w.iterations) for w in windows]
+    checks = rules.window_checks(measured, [f.path.name for f in files], settings.profile == "quick",
+                                 model_md5(model_path) if model_path else None, benchmark.reference_md5,
+                                 timing=RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer"))
+    return PerformanceResult(benchmark=benchmark.name, settings=asdict(settings), probe_latency_us=latency_us,
+                             iterations=iterations, windows=windows, median_throughput=median,
+                             latency_ms=1000.0 / median, checks=checks, notes=notes)
