@@ -101,3 +101,16 @@ def test_a_monitor_that_never_comes_back_stops_the_run_with_the_documented_error
     run = json.loads((tmp_path / "res" / "results.json").read_text())["runs"][0]
     assert "could not be reopened in 10 attempts" in run["error"] and run["error"].startswith("MonitorError")
 
+
+
+def test_a_hung_board_in_energy_mode_is_recovered_by_the_session_like_in_every_mode(bench, tmp_path):
+    """The session finds the hang (no reply, no answer to `name`) and resets the board through its reset
+    strategy, here the monitor that powers it; the energy rule only sees the recovery the session reports."""
+    board = bench("lpm01a", "arduino", "--fault", "hang:4")
+    run = run_energy(board, tmp_path / "res", "--warmups", "0")
+    energy, session = run["energy"], run["session"]
+    assert sorted(repeated(energy)) == [2], energy["windows"]
+    assert session["hangs"] == 1 and session["resets_sent"] == 1 and session["recoveries"] == 1, session
+    assert energy["recoveries"] == session["recovery_actions"]
+    assert "power-cycled the board through the monitor" in energy["recoveries"][0]
+    assert max(errors_against_truth(board, run)) < TOLERANCE

@@ -16,8 +16,15 @@ from typing import TypeVar
 from .errors import BoardHung, BoardReset, DeviceError, LinkError, LinkTimeout, MonitorError, ProtocolError
 from .links import Link
 from .protocol import binary
-from .protocol.eembc import (MAX_CHUNK_BYTES, EembcClient, Identity, InferReply, ProgressFn, check_energy_reply,
-                             parse_infer)
+from .protocol.eembc import (
+    MAX_CHUNK_BYTES,
+    EembcClient,
+    Identity,
+    InferReply,
+    ProgressFn,
+    check_energy_reply,
+    parse_infer,
+)
 from .protocol.lines import LineReader
 from .protocol.transcript import DeviceLog
 
@@ -84,7 +91,7 @@ class UploadTiming:
     seconds: float
 
 
-def open_again(open_: Callable[[], T], policy: "RecoveryPolicy", note: Callable[[str], None],
+def open_again(open_: Callable[[], T], policy: RecoveryPolicy, note: Callable[[str], None],
                retry_on: tuple[type[Exception], ...] = (LinkError,)) -> tuple[T, int]:
     """Open something that went away (a board's port, a monitor's USB link) again, a bounded number of times.
 

@@ -34,7 +34,7 @@ class ResultsFolder:
         self.path = path
 
     @classmethod
-    def create(cls, path: Path | None, base: Path = Path("results")) -> "ResultsFolder":
+    def create(cls, path: Path | None, base: Path = Path("results")) -> ResultsFolder:
         """Create `path`, or a fresh timestamped folder under `base`; refuse to reuse an existing one."""
         if path is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")

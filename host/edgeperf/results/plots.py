@@ -7,10 +7,10 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ..benchmarks import get_benchmark  # noqa: E402
+from ..benchmarks import get_benchmark
 
 
 def _png(fig: plt.Figure) -> bytes:

@@ -23,7 +23,7 @@ class EnergyRig:
     """Opens, powers, power-cycles and closes the monitor."""
 
     def __init__(self, monitor_spec: str, config: MonitorConfig, note: Callable[[str], None],
-                 policy: RecoveryPolicy = RecoveryPolicy()) -> None:
+                 policy: RecoveryPolicy) -> None:
         self.spec = monitor_spec
         self.config = config
         self.note = note

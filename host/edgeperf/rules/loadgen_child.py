@@ -17,22 +17,72 @@ import queue
 import sys
 import threading
 from pathlib import Path
+from typing import Any, TextIO
 
-from ..benchmarks import get_benchmark
-from ..datasets import read_dataset
+from ..benchmarks import Benchmark, get_benchmark
+from ..datasets import DatasetFile, read_dataset
 from ..dut import DutSession
 from ..errors import EdgeperfError
 from ..links import open_link
 from ..protocol.transcript import DeviceLog
 
 
-def _settings(lg, spec: dict):
+def _settings(lg: Any, spec: dict[str, Any]) -> Any:
     settings = lg.TestSettings()
     settings.scenario = getattr(lg.TestScenario, spec["scenario"])
     settings.mode = getattr(lg.TestMode, spec["mode"])
     for key, value in spec["settings"].items():
         setattr(settings, key, value)
     return settings
+
+
+class _BoardSut:
+    """The board as LoadGen's system under test: one resident input, one thread that talks to the board."""
+
+    def __init__(self, lg: Any, session: DutSession, samples: list[tuple[DatasetFile, int]], bench: Benchmark,
+                 sidecar: TextIO, timeout: float) -> None:
+        self.lg = lg
+        self.session = session
+        self.samples = samples
+        self.bench = bench
+        self.sidecar = sidecar
+        self.timeout = timeout
+        self.errors: list[str] = []
+        self.work: queue.Queue[list[tuple[int, int]] | None] = queue.Queue()
+
+    def load(self, indices: list[int]) -> None:
+        for index in indices:
+            item, window = self.samples[index]
+            try:
+                self.session.upload(self.bench.window(item.read(), window))
+            except EdgeperfError as exc:
+                self.errors.append(f"upload of sample {index} failed: {exc}")
+
+    def issue(self, query_samples: list[Any]) -> None:
+        self.work.put([(s.id, s.index) for s in query_samples])
+
+    def serve(self) -> None:
+        """Complete every issued sample, with an empty payload when the board failed.
+
+        One persistent thread does it: LoadGen crashes when short-lived threads complete samples.
+        """
+        while (batch := self.work.get()) is not None:
+            for sample_id, index in batch:
+                buffer = array.array("B", self._infer(index))
+                address, length = buffer.buffer_info()
+                self.lg.QuerySamplesComplete([self.lg.QuerySampleResponse(sample_id, address, length)])
+
+    def _infer(self, index: int) -> bytes:
+        try:
+            if self.errors:
+                raise EdgeperfError(self.errors[0])
+            reply = self.session.infer(1, 0, self.timeout)
+            self.sidecar.write(json.dumps({"qsl_idx": index, "device_us": reply.elapsed_us}) + "\n")
+            return array.array("f", reply.results).tobytes()
+        except EdgeperfError as exc:
+            if not self.errors:
+                self.errors.append(f"sample {index}: {exc}")
+            return b""
 
 
 def main(spec_path: str) -> int:
@@ -46,60 +96,24 @@ def main(spec_path: str) -> int:
     samples = [(f, w) for f in files for w in range(bench.windows_per_file if spec["all_windows"] else 1)]
     session = DutSession(open_link(spec["url"], spec["baud"]), DeviceLog(out / "log.txt"))
     session.identify()
-    sidecar = (out / "device_latency.jsonl").open("w", encoding="utf-8")
-    errors: list[str] = []
-    work: queue.Queue = queue.Queue()
-    timeout = spec["infer_timeout"]
-
-    def load(indices: list[int]) -> None:
-        for index in indices:
-            item, window = samples[index]
-            try:
-                session.upload(bench.window(item.read(), window))
-            except EdgeperfError as exc:
-                errors.append(f"upload of sample {index} failed: {exc}")
-
-    def worker() -> None:
-        # One persistent thread talks to the board and completes every sample (LoadGen crashes when
-        # short-lived threads complete samples).
-        while True:
-            batch = work.get()
-            if batch is None:
-                return
-            for sample_id, index in batch:
-                payload = b""
-                try:
-                    if errors:
-                        raise EdgeperfError(errors[0])
-                    reply = session.infer(1, 0, timeout)
-                    payload = array.array("f", reply.results).tobytes()
-                    sidecar.write(json.dumps({"qsl_idx": index, "device_us": reply.elapsed_us}) + "\n")
-                except EdgeperfError as exc:
-                    if not errors:
-                        errors.append(f"sample {index}: {exc}")
-                buffer = array.array("B", payload)
-                address, length = buffer.buffer_info()
-                lg.QuerySamplesComplete([lg.QuerySampleResponse(sample_id, address, length)])
-
-    def issue(query_samples) -> None:
-        work.put([(s.id, s.index) for s in query_samples])
-
-    thread = threading.Thread(target=worker, daemon=True)
-    thread.start()
-    sut = lg.ConstructSUT(issue, lambda: None)
-    qsl = lg.ConstructQSL(len(samples), min(spec["performance_sample_count"], len(samples)), load, lambda _: None)
-    log_settings = lg.LogSettings()
-    log_settings.log_output.outdir = str(out)
-    log_settings.log_output.copy_summary_to_stdout = False
-    log_settings.enable_trace = False
-    lg.StartTestWithLogSettings(sut, qsl, _settings(lg, spec), log_settings, str(out / "no-audit.config"))
-    work.put(None)
-    thread.join()
-    lg.DestroyQSL(qsl)
-    lg.DestroySUT(sut)
-    sidecar.close()
-    session.link.close()
-    (out / "child.json").write_text(json.dumps({"errors": errors, "samples": len(samples)}))
+    with (out / "device_latency.jsonl").open("w", encoding="utf-8") as sidecar:
+        board = _BoardSut(lg, session, samples, bench, sidecar, spec["infer_timeout"])
+        thread = threading.Thread(target=board.serve, daemon=True)
+        thread.start()
+        sut = lg.ConstructSUT(board.issue, lambda: None)
+        qsl = lg.ConstructQSL(len(samples), min(spec["performance_sample_count"], len(samples)), board.load,
+                              lambda _: None)
+        log_settings = lg.LogSettings()
+        log_settings.log_output.outdir = str(out)
+        log_settings.log_output.copy_summary_to_stdout = False
+        log_settings.enable_trace = False
+        lg.StartTestWithLogSettings(sut, qsl, _settings(lg, spec), log_settings, str(out / "no-audit.config"))
+        board.work.put(None)
+        thread.join()
+        lg.DestroyQSL(qsl)
+        lg.DestroySUT(sut)
+    session.close()
+    (out / "child.json").write_text(json.dumps({"errors": board.errors, "samples": len(samples)}))
     return 0
 
 

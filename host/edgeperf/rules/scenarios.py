@@ -46,7 +46,7 @@ class EdgeProfile:
     query_timeout_s: float = 60.0          # one query longer than this means the board hung
 
     @classmethod
-    def quick(cls) -> "EdgeProfile":
+    def quick(cls) -> EdgeProfile:
         """For development: short runs that LoadGen will usually call INVALID."""
         return cls(min_duration_ms=1000, min_query_count=8)
 
