@@ -23,7 +23,7 @@ from .results.terminal import print_summary
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
 from .rules.energy import EnergySettings
 from .run import iter_failures
-from .targets import DEFAULT_SIM_TIME_SCALE, EnergyWiring, Target
+from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target
 
 class RichProgress(Progress):
     """Rule progress shown as rich bars: one per benchmark phase, one for the current upload."""
@@ -183,7 +183,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     energy.add_argument("--monitor", metavar="NAME:URL",
                         help="power monitor: lpm01a:/dev/ttyACM1, ppk2:/dev/ttyACM2, joulescope:first or "
                              "otii:127.0.0.1:1905 (default: the virtual bench's emulated monitor)")
-    energy.add_argument("--io-manager", default="arduino", choices=["arduino", "interface-board", "none"],
+    energy.add_argument("--io-manager", default="arduino", choices=list(IO_MANAGERS),
                         help="what relays the board's UART: the EEMBC Arduino io-manager, the MLCommons interface "
                              "board (both detected by name, so either works on hardware), or none (direct, 9600 "
                              "baud); on the virtual bench it picks the emulated relay (default %(default)s)")
@@ -192,7 +192,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="monitor samples per second (LPM01A: 1 to 5000, default 1000; PPK2: 100000)")
     energy.add_argument("--timestamp-edge", choices=["falling", "rising"], default="falling",
                         help="edge that starts a timestamp pulse (reference firmware: falling)")
-    energy.add_argument("--sim-monitor", choices=["lpm01a", "ppk2", "otii"], default="lpm01a",
+    energy.add_argument("--sim-monitor", choices=list(SIM_MONITORS), default="lpm01a",
                         help="virtual bench: which monitor to emulate (default %(default)s)")
     energy.add_argument("--sim-noise", type=float, default=0.005,
                         help="virtual bench: relative noise of each monitor sample (default %(default)s)")

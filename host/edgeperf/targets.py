@@ -6,8 +6,11 @@ Each location knows HOW it is brought up: `provision()` is a context manager yie
 (or URL and monitor spec for the virtual energy bench), so starting and stopping boards lives beside
 their description instead of in the command line code. The mode is chosen per run (`run.run_all`).
 
-    from edgeperf.targets import Target
+    from edgeperf.results import ResultsFolder
+    from edgeperf.rules.performance import PerformanceSettings
+    from edgeperf.rules.progress import Progress
     from edgeperf.run import run_all
+    from edgeperf.targets import Target
 
     targets = [Target.virtual("kws01"), Target.at_port("/dev/ttyACM0", "vww01", board="nucleo-l4r5zi")]
     run_all(targets, "performance", PerformanceSettings.quick(), ResultsFolder.create(None), Progress())
@@ -261,7 +264,9 @@ def _reset_virtual_board(url: str) -> str:
     return reset_board(get_board("virtual"), url)
 
 
+#: Power monitors the virtual bench can emulate.
 SIM_MONITORS = ("lpm01a", "ppk2", "otii")
+#: What relays the board's UART: the EEMBC Arduino io-manager, the MLCommons interface board, or nothing.
 IO_MANAGERS = ("arduino", "interface-board", "none")
 
 
