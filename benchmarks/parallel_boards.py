@@ -14,33 +14,20 @@ import argparse
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
 
-from edgeperf.benchmarks import get_benchmark  # noqa: E402
-from edgeperf.bundled import bundled_model, bundled_samples  # noqa: E402
 from edgeperf.farm.parallel import run_parallel  # noqa: E402
 from edgeperf.results import ResultsFolder  # noqa: E402
 from edgeperf.rules.performance import PerformanceSettings  # noqa: E402
 from edgeperf.rules.progress import Progress  # noqa: E402
-from edgeperf.run import Target, iter_failures, run_all  # noqa: E402
-from edgeperf.sim.launcher import VirtualBoardProcess  # noqa: E402
+from edgeperf.run import iter_failures, run_all  # noqa: E402
+from edgeperf.targets import Target  # noqa: E402
 
 
 def virtual_target(name: str, baud: int, time_scale: float) -> Target:
-    bench = get_benchmark(name)
-    model = bundled_model(name)
-
-    @contextmanager
-    def provision() -> Iterator[str]:
-        with VirtualBoardProcess(model=model, profile=name, baud=baud, time_scale=time_scale) as board:
-            yield board.url
-
-    return Target(bench, None, baud, model, bundled_samples(), description=f"virtual {name}", provision=provision,
-                  details={"kind": "virtual"})
+    return Target.virtual(name, baud=baud, time_scale=time_scale)
 
 
 def timed(run, targets: list[Target], out: Path) -> float:  # type: ignore[no-untyped-def]

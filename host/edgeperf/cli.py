@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from functools import partial
 import sys
-from contextlib import contextmanager
-from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress as RichBar, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .benchmarks import BENCHMARKS, get_benchmark
+from .benchmarks import BENCHMARKS
 from .boards.registry import get_board
-from .boards.reset import reset_board
 from .dut import RecoveryPolicy
-from .bundled import bundled_model, bundled_samples
+from .bundled import bundled_model
 from .errors import ConfigError, EdgeperfError
 from .results import ResultsFolder
 from .rules.performance import PerformanceSettings
 from .rules.scenarios import EdgeProfile
 from .rules.progress import Progress
 from .results.terminal import print_summary
-from .farm.options import add_farm_options, farm_requested, farm_targets, runner
+from .farm.options import add_farm_options, farm_requested, runner, split_spec
 from .rules.energy import EnergySettings
-from .run import EnergyWiring, Target, iter_failures
-
-#: Wall seconds the virtual board spends per modelled device second by default: 10x faster than the modelled MCU,
-#: so `edgeperf run` finishes in minutes. Device time (what is measured) is unaffected.
-DEFAULT_SIM_TIME_SCALE = 0.1
-
+from .run import iter_failures
+from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target
 
 class RichProgress(Progress):
     """Rule progress shown as rich bars: one per benchmark phase, one for the current upload."""
@@ -62,99 +54,47 @@ class RichProgress(Progress):
                             status=f"{sent}/{total} B")
 
 
-def _virtual_provision(model: Path, profile: str | None, baud: int, time_scale: float, clock_mhz: float,
-                       faults: list[str], fault_seed: int):
-    @contextmanager
-    def provision() -> Iterator[str]:
-        from .sim.launcher import VirtualBoardProcess
-        injected = [arg for spec in faults for arg in ("--fault", spec)]
-        with VirtualBoardProcess(model=model, profile=profile, baud=baud, time_scale=time_scale,
-                                 extra_args=["--clock-mhz", str(clock_mhz), "--fault-seed", str(fault_seed), *injected]) as board:
-            yield board.event.get("stable_url") or board.url  # the path that survives a disconnect
-    return provision
-
-
-def _bench_provision(model: Path, profile: str | None, monitor: str, io_manager: str, noise: float):
-    @contextmanager
-    def provision() -> Iterator[tuple[str, str]]:
-        from .sim.launcher import VirtualBenchProcess
-        with VirtualBenchProcess(model=model, profile=profile, monitor=monitor, io_manager=io_manager,
-                                 extra_args=["--noise", str(noise)]) as bench:
-            yield bench.url, bench.monitor_spec
-    return provision
-
-
-def _energy_targets(args: argparse.Namespace) -> list[Target]:
-    names = args.benchmark or list(BENCHMARKS)
-    dataset = Path(args.dataset) if args.dataset else bundled_samples()
-    relay = args.io_manager != "none"
-    wiring = EnergyWiring(monitor=args.monitor, io_manager=relay, voltage_v=args.voltage,
-                          sample_rate_hz=args.monitor_rate, edge=args.timestamp_edge)
-    targets = []
-    for name in names:
-        bench = get_benchmark(name)
-        baud = args.baud or 9600
-        if args.port:
-            if not args.monitor:
-                raise ConfigError("energy mode on a real board needs --monitor NAME:URL (e.g. lpm01a:/dev/ttyACM1)")
-            targets.append(Target(bench, args.port, baud, Path(args.model) if args.model else None, dataset,
-                                  description=args.port, details={"kind": "hardware"}, energy=wiring))
-            continue
-        model = Path(args.model) if args.model else bundled_model(name)
-        monitor = args.sim_monitor
-        targets.append(Target(
-            bench, None, baud, model, dataset,
-            description=f"virtual energy bench ({name}, emulated {monitor}, IO manager: {args.io_manager})",
-            provision=_bench_provision(model, None if args.model else name, monitor, args.io_manager, args.sim_noise),
-            details={"kind": "virtual", "processor": "Arm Cortex-M4 (virtual board cost model)",
-                     "clock_mhz": 120.0, "monitor": monitor, "io_manager": args.io_manager},
-            energy=wiring))
-    return targets
-
-
-def _board_targets(args: argparse.Namespace, names: list[str]) -> list[Target]:
-    """--board: a QEMU board running edgeperf's firmware (synthetic self-test runner)."""
-    from .qemu_targets import qemu_target
-
-    if args.port:
-        raise ConfigError("--board starts its own emulated board; do not combine it with --port")
-    dataset = Path(args.dataset) if args.dataset else bundled_samples()
-    return [qemu_target(args.board, get_benchmark(name), dataset) for name in names]
-
-
 def build_targets(args: argparse.Namespace) -> list[Target]:
+    """The one place parsed options become `edgeperf.targets` objects; nothing below the CLI sees a Namespace."""
+    names = args.benchmark or list(BENCHMARKS)
+    model = Path(args.model) if args.model else None
+    dataset = Path(args.dataset) if args.dataset else None  # None: the bundled sample sets
     if args.mode == "energy":
         if farm_requested(args):
             raise ConfigError("energy mode runs on one bench at a time: drop --target, --labgrid-place and --board")
-        return _energy_targets(args)
-    names = args.benchmark or list(BENCHMARKS)
-    if args.board and not (args.port or args.target or args.labgrid_place) and get_board(args.board).kind == "qemu":
-        return _board_targets(args, names)
-    if farm_requested(args):
-        return farm_targets(args)
-    targets = []
-    for name in names:
-        bench = get_benchmark(name)
-        baud = args.baud or bench.baud_performance
-        dataset = Path(args.dataset) if args.dataset else bundled_samples()
+        wiring = EnergyWiring(monitor=args.monitor, io_manager=args.io_manager != "none", voltage_v=args.voltage,
+                              sample_rate_hz=args.monitor_rate, edge=args.timestamp_edge)
         if args.port:
-            model = Path(args.model) if args.model else None
-            targets.append(Target(bench, args.port, baud, model, dataset, description=args.port,
-                                  details={"kind": "hardware"}))
-        else:
-            model = Path(args.model) if args.model else bundled_model(name)
-            targets.append(Target(
-                bench, None, baud, model, dataset,
-                description=f"virtual board ({name}, {baud} baud, Cortex-M4 cost model)",
-                # A model given by the user decides what the board reports, as flashing it would.
-                provision=_virtual_provision(model, None if args.model else name, baud, args.sim_time_scale,
-                                             args.sim_clock_mhz, args.sim_fault, args.sim_fault_seed),
-                details={"kind": "virtual", "processor": "Arm Cortex-M4 (virtual board cost model)",
-                         "clock_mhz": args.sim_clock_mhz, "sim_time_scale": args.sim_time_scale,
-                         "sim_faults": args.sim_fault, "sim_fault_seed": args.sim_fault_seed},
-                reset=partial(reset_board, get_board("virtual")),
-            ))
-    return targets
+            if not args.monitor:
+                raise ConfigError("energy mode on a real board needs --monitor NAME:URL (e.g. lpm01a:/dev/ttyACM1)")
+            return [Target.at_port(args.port, name, baud=args.baud, model=model, dataset=dataset, energy=wiring)
+                    for name in names]
+        return [Target.energy_bench(name, model=model, dataset=dataset, monitor=args.sim_monitor,
+                                    io_manager=args.io_manager, noise=args.sim_noise, baud=args.baud, wiring=wiring)
+                for name in names]
+    board = get_board(args.board) if args.board else None
+    if board is not None and board.kind == "qemu" and not (args.port or args.target or args.labgrid_place):
+        return [Target.qemu(board.name, name, dataset=dataset) for name in names]
+    if farm_requested(args):
+        # The board's description gives the UART rate of the mode being run, unless --baud says otherwise.
+        baud = args.baud or (board.uart.baud(args.mode) if board else None)
+        targets = []
+        for spec in ([args.port] if args.port else []) + (args.target or []):
+            name, url = split_spec(spec, args.benchmark, "--target")
+            targets.append(Target.at_port(url, name, board=board, baud=baud, model=model, dataset=dataset,
+                                          reset_method="none" if args.no_reset else "board"))
+        for spec in args.labgrid_place or []:
+            name, place = split_spec(spec, args.benchmark, "--labgrid-place")
+            targets.append(Target.labgrid(place, name, board=board, baud=baud, model=model, dataset=dataset,
+                                          coordinator=args.labgrid_coordinator, reserve=args.labgrid_reserve))
+        if not targets:
+            raise ConfigError("--board needs a board to talk to: add --port URL, --target URL or --labgrid-place PLACE")
+        return targets
+    if args.port:
+        return [Target.at_port(args.port, name, baud=args.baud, model=model, dataset=dataset) for name in names]
+    return [Target.virtual(name, model=model, dataset=dataset, baud=args.baud, time_scale=args.sim_time_scale,
+                           clock_mhz=args.sim_clock_mhz, faults=args.sim_fault, fault_seed=args.sim_fault_seed)
+            for name in names]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -191,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
                  console=console,
                  transient=False) as bar:
-        document = runner(args)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
+        document = runner(args.parallel)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
                            golden=tuple(args.golden.split(",")) if args.golden else (), scenario=args.scenario,
                            profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
                                            query_timeout_s=args.query_timeout))
@@ -243,7 +183,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     energy.add_argument("--monitor", metavar="NAME:URL",
                         help="power monitor: lpm01a:/dev/ttyACM1, ppk2:/dev/ttyACM2, joulescope:first or "
                              "otii:127.0.0.1:1905 (default: the virtual bench's emulated monitor)")
-    energy.add_argument("--io-manager", default="arduino", choices=["arduino", "interface-board", "none"],
+    energy.add_argument("--io-manager", default="arduino", choices=list(IO_MANAGERS),
                         help="what relays the board's UART: the EEMBC Arduino io-manager, the MLCommons interface "
                              "board (both detected by name, so either works on hardware), or none (direct, 9600 "
                              "baud); on the virtual bench it picks the emulated relay (default %(default)s)")
@@ -252,7 +192,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="monitor samples per second (LPM01A: 1 to 5000, default 1000; PPK2: 100000)")
     energy.add_argument("--timestamp-edge", choices=["falling", "rising"], default="falling",
                         help="edge that starts a timestamp pulse (reference firmware: falling)")
-    energy.add_argument("--sim-monitor", choices=["lpm01a", "ppk2", "otii"], default="lpm01a",
+    energy.add_argument("--sim-monitor", choices=list(SIM_MONITORS), default="lpm01a",
                         help="virtual bench: which monitor to emulate (default %(default)s)")
     energy.add_argument("--sim-noise", type=float, default=0.005,
                         help="virtual bench: relative noise of each monitor sample (default %(default)s)")

@@ -7,14 +7,13 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import __version__
 from .benchmarks import Benchmark
 from .datasets import DatasetFile, read_dataset
-from .dut import DutSession, RecoveryPolicy
+from .dut import DutSession
 from .errors import ConfigError, EdgeperfError, ModelError
 from .golden import GoldenCheck
 from .links import open_link
@@ -34,47 +33,7 @@ from .rules.energy_rig import EnergyRig
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
 from .rules.scenarios import EdgeProfile, ScenarioRun, loadgen_settings, probe_query_latency
-
-
-@dataclass(frozen=True)
-class EnergyWiring:
-    """How an energy-mode board is wired: its power monitor, and whether an IO manager relays its UART."""
-
-    #: `NAME:URL` of the monitor; None when the target's provision supplies it (the virtual bench).
-    monitor: str | None = None
-    io_manager: bool = True
-    voltage_v: float = 1.8
-    sample_rate_hz: float | None = None
-    edge: str = "falling"
-    #: Seconds the board needs from power-on to its m-ready.
-    boot_seconds: float = 1.0
-
-
-@dataclass
-class Target:
-    """One board to run one benchmark on: where it is (URL) and what it is meant to run."""
-
-    benchmark: Benchmark
-    url: str | None
-    baud: int
-    model: Path | None
-    dataset: Path
-    description: str
-    #: Brings the board up (e.g. starts a virtual board) and yields its URL; None for a board that is already there.
-    provision: Callable[[], AbstractContextManager] | None = None
-    details: dict[str, object] = field(default_factory=dict)
-    energy: EnergyWiring = field(default_factory=EnergyWiring)
-    #: Resets the board at the given URL and says how; None when edgeperf knows no way (a hung board then stops the run).
-    reset: Callable[[str], str] | None = None
-    recovery: RecoveryPolicy = field(default_factory=RecoveryPolicy)
-
-    def connect(self) -> AbstractContextManager:
-        """Yields the board's URL, or (board URL, monitor spec) for a provisioned energy bench."""
-        if self.provision is not None:
-            return self.provision()
-        if not self.url:
-            raise ConfigError(f"no port given for {self.benchmark.name}")
-        return nullcontext(self.url)
+from .targets import Target
 
 
 def check_model_fits(target: Target) -> None:

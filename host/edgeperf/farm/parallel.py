@@ -2,7 +2,7 @@
 
 Each board gets its own process (not a thread) so a slow or hung board, a LoadGen child or a
 CPU-heavy parser never steals time from another board's timing loop, and a crash stays contained.
-Targets are handed over by fork, so provisioning closures (virtual boards, labgrid places) need not pickle.
+Targets are handed over by fork, so nothing a target holds needs to pickle.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from ..results.summary import run_summary
 from ..rules.performance import PerformanceSettings
 from ..rules.progress import Progress
 from ..rules.scenarios import EdgeProfile
-from ..run import Target, new_document, run_target
+from ..run import new_document, run_target
+from ..targets import Target
 
 
 def target_folders(targets: list[Target], folder: ResultsFolder) -> list[ResultsFolder]:
