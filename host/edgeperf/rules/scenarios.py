@@ -94,8 +94,11 @@ def probe_query_latency(session: DutSession, benchmark: Benchmark, first: Datase
 # ---- early stopping, as LoadGen computes it (binomial bound at 0.99 confidence)
 
 def _odds(h: int, t: int, p: float) -> float:
+    """P(at most t of h + t queries over the percentile), each term in log space: comb(n, k) overflows a float."""
     n = h + t
-    return sum(math.comb(n, k) * p ** (n - k) * (1 - p) ** k for k in range(t + 1))
+    log_p, log_q = math.log(p), math.log1p(-p)
+    return sum(math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + (n - k) * log_p + k * log_q)
+               for k in range(t + 1))
 
 
 def _min_passing(t: int, p: float, confidence: float = 0.99) -> int:
