@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress as RichBar, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress as RichBar
 
 from .benchmarks import BENCHMARKS
 from .boards.registry import get_board
-from .dut import RecoveryPolicy
 from .bundled import bundled_model
+from .dut import RecoveryPolicy
 from .errors import ConfigError, EdgeperfError
-from .results import ResultsFolder
-from .rules.performance import PerformanceSettings
-from .rules.scenarios import EdgeProfile
-from .rules.progress import Progress
-from .results.terminal import print_summary
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
+from .modes import Mode
+from .results import ResultsFolder
+from .results.terminal import print_summary
 from .rules.energy import EnergySettings
+from .rules.performance import PerformanceSettings
+from .rules.progress import Progress
+from .rules.scenarios import EdgeProfile
 from .run import iter_failures
 from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target
+
 
 class RichProgress(Progress):
     """Rule progress shown as rich bars: one per benchmark phase, one for the current upload."""
@@ -59,7 +62,7 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
     names = args.benchmark or list(BENCHMARKS)
     model = Path(args.model) if args.model else None
     dataset = Path(args.dataset) if args.dataset else None  # None: the bundled sample sets
-    if args.mode == "energy":
+    if args.mode is Mode.ENERGY:
         if farm_requested(args):
             raise ConfigError("energy mode runs on one bench at a time: drop --target, --labgrid-place and --board")
         wiring = EnergyWiring(monitor=args.monitor, io_manager=args.io_manager != "none", voltage_v=args.voltage,
@@ -100,21 +103,21 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
     if getattr(args, "golden_default", False):
-        args.mode, args.golden = "accuracy", args.golden or "tflite-micro,litert"
-    if args.scenario and args.mode == "energy":
+        args.mode, args.golden = Mode.ACCURACY, args.golden or "tflite-micro,litert"
+    if args.scenario and args.mode is Mode.ENERGY:
         raise ConfigError("LoadGen scenarios run in performance or accuracy mode")
     if args.sim_time_scale is None:
         # LoadGen times queries on the host: a virtual board must then take its modelled time for real.
         args.sim_time_scale = 1.0 if args.scenario else DEFAULT_SIM_TIME_SCALE
     settings: PerformanceSettings | EnergySettings
-    if args.mode == "energy":
+    if args.mode is Mode.ENERGY:
         settings = EnergySettings.quick() if args.quick else EnergySettings()
     else:
         settings = PerformanceSettings.quick() if args.quick else PerformanceSettings()
     if args.warmups is not None:
         settings = replace(settings, warmups=args.warmups)
     targets = build_targets(args)
-    if args.sim_fault and (args.port or farm_requested(args) or args.mode == "energy"):
+    if args.sim_fault and (args.port or farm_requested(args) or args.mode is Mode.ENERGY):
         raise ConfigError("--sim-fault injects faults into the built-in virtual board: drop --port, --target, "
                           "--labgrid-place and --board, and use performance or accuracy mode")
     for target in targets:
@@ -148,7 +151,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `verify`."""
     parser.add_argument("--benchmark", "-b", action="append", choices=list(BENCHMARKS),
                         help="benchmark to run (repeatable; default: all)")
-    parser.add_argument("--mode", default="performance", choices=["performance", "accuracy", "energy"])
+    parser.add_argument("--mode", type=Mode, default=Mode.PERFORMANCE, choices=list(Mode))
     parser.add_argument("--port", "-p", help="board link URL (/dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT); "
                         "default: start a virtual board")
     parser.add_argument("--baud", type=int, help="baud rate (default: the benchmark's reference performance-mode rate)")
@@ -259,7 +262,7 @@ def make_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="accuracy run with the golden check: the board's output against "
                                            "TFLite Micro and LiteRT on the host, sample by sample")
     _add_run_options(verify)
-    verify.set_defaults(func=cmd_run, mode="accuracy", golden_default=True)
+    verify.set_defaults(func=cmd_run, mode=Mode.ACCURACY, golden_default=True)
     prep = sub.add_parser("preprocess", help="convert a public raw dataset into the MLPerf Tiny layout")
     prep.add_argument("benchmark", choices=list(BENCHMARKS))
     prep.add_argument("raw", help="Speech Commands folder, CIFAR-10 python folder or test_batch, VWW folder "
@@ -304,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except EdgeperfError as exc:
-        Console(stderr=True).print(f"[red]edgeperf: {exc}[/red]")
+        # soft_wrap: a long message stays one line, so scripts can grep it whatever the terminal's width.
+        Console(stderr=True, soft_wrap=True).print(f"[red]edgeperf: {exc}[/red]")
         return 2
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted; results written so far are kept[/yellow]")

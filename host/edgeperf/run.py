@@ -25,7 +25,7 @@ from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
 from .results.journal import Journal
 from .results.records import RunRecord
-from .results.schema import SCHEMA, UNITS
+from .results.schema import SCHEMA, UNITS, Document
 from .results.summary import accuracy_text, energy_text, performance_text, run_summary
 from .rules.accuracy import journal_header, run_accuracy
 from .rules.energy import EnergySettings, run_energy
@@ -251,7 +251,7 @@ def run_target(target: Target, mode: Mode | str, settings: PerformanceSettings |
 
 
 def new_document(mode: Mode | str, settings: PerformanceSettings | EnergySettings, command: list[str] | None,
-                 scenario: str | None, **extra: object) -> dict[str, object]:
+                 scenario: str | None, **extra: object) -> Document:
     """The results.json header: provenance, mode and the settings that produced every number."""
     mode = Mode(mode)
     return {
@@ -271,10 +271,10 @@ def new_document(mode: Mode | str, settings: PerformanceSettings | EnergySetting
 
 def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettings | EnergySettings,
             folder: ResultsFolder, progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
-            scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
+            scenario: str | None = None, profile: EdgeProfile | None = None) -> Document:
     """Run every target in turn; results.json and results.txt are rewritten after each one."""
     document = new_document(mode, settings, command, scenario)
-    runs: list[dict[str, object]] = []
+    runs: list[Document] = []
     document["runs"] = runs
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:
@@ -284,7 +284,7 @@ def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettin
     return document
 
 
-def iter_failures(document: dict[str, object]) -> Iterator[str]:
+def iter_failures(document: Document) -> Iterator[str]:
     runs = document["runs"]
     assert isinstance(runs, list)
     for run in runs:

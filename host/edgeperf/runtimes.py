@@ -65,7 +65,7 @@ class LiteRtRunner:
             from ai_edge_litert.interpreter import Interpreter, OpResolverType
         except ImportError:
             try:
-                from tflite_runtime.interpreter import Interpreter, OpResolverType  # type: ignore[no-redef]
+                from tflite_runtime.interpreter import Interpreter, OpResolverType
             except ImportError:
                 raise ConfigError("LiteRT is not installed: pip install 'edgeperf[litert]'") from None
             self.name = "tflite-runtime"

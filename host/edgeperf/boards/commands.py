@@ -25,7 +25,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the board subcommands to the `edgeperf` parser."""
     boards = sub.add_parser("boards", help="list the board descriptions in boards/<name>/board.toml")
     boards.add_argument("--registry", help="folder of board descriptions (default: boards/ or $EDGEPERF_BOARDS)")
@@ -58,7 +58,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_flash(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_flash(sub: argparse._SubParsersAction) -> None:
     flash = sub.add_parser("flash", help="flash firmware (.elf/.hex/.bin/.uf2) with the board's flasher")
     flash.add_argument("firmware")
     flash.add_argument("--board", required=True, help="board name (edgeperf boards)")
@@ -76,7 +76,15 @@ def register_flash(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from .detect import BUILTIN, board_specs, detect, import_devices_yaml, list_serial_ports, list_usb_devices, suggestion
+    from .detect import (
+        BUILTIN,
+        board_specs,
+        detect,
+        import_devices_yaml,
+        list_serial_ports,
+        list_usb_devices,
+        suggestion,
+    )
 
     specs = board_specs(load_registry(Path(args.registry) if args.registry else None).values())
     for path in args.devices_yaml or []:
@@ -105,7 +113,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_detect(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_detect(sub: argparse._SubParsersAction) -> None:
     detect = sub.add_parser("detect", help="find connected DUTs, IO managers and power monitors (VID:PID, `name`)")
     detect.add_argument("--devices-yaml", action="append", help="the MLCommons runner's devices.yaml to import")
     detect.add_argument("--registry", help="folder of board descriptions (default: boards/)")

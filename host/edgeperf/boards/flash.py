@@ -217,7 +217,7 @@ def flash(request: FlashRequest, timeout: float = 600.0) -> str:
             raise ToolMissingError(f"esptool is not installed: {INSTALL['esptool']}")
     else:
         argv[0] = _need_program(argv[0])
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-6:]
         raise FlashError(f"{tool} failed (exit {proc.returncode}) flashing {request.firmware} to "

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..modes import Mode
 
 #: Flashers `edgeperf flash` knows; see `edgeperf.boards.flash`.
 FLASHER_TOOLS = ("pyocd", "esptool", "openocd", "west", "stm32cubeprogrammer", "mass-storage", "arduino-cli",
                  "qemu", "none")
 BOARD_KINDS = ("mcu", "mobile", "virtual", "qemu")
-MODES = ("performance", "accuracy", "energy")
+MODES = tuple(Mode)
 DESCRIPTION_FILE = "board.toml"
 
 
@@ -119,13 +120,13 @@ class _Table:
             raise self.fail(key, f"expected {names}, got {type(value).__name__} {value!r}")
         return value
 
-    def table(self, key: str, required: bool = True) -> "_Table | None":
+    def table(self, key: str, required: bool = True) -> _Table | None:
         value = self.take(key, dict, required)
         return None if value is None else _Table(value, self.path, f"{self.where(key)}.")
 
     def done(self) -> None:
         if self.data:
-            key = sorted(self.data)[0]
+            key = min(self.data)
             raise self.fail(key, "unknown field (check its spelling; allowed fields are documented in boards/README.md)")
 
 

@@ -12,7 +12,7 @@ import serial
 
 from ..errors import LinkError
 from ..links.remote import pyserial_url
-from .flash import FlashError, ToolMissingError, INSTALL
+from .flash import INSTALL, FlashError, ToolMissingError
 from .registry import BoardDescription
 
 #: Line sequences (line, asserted, hold seconds). ESP32 DevKits wire RTS to EN and DTR to GPIO0 through

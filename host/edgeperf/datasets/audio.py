@@ -78,7 +78,7 @@ def kws_mfcc(samples: np.ndarray) -> np.ndarray:
 AD_FFT, AD_HOP, AD_MELS, AD_FIRST_FRAME, AD_FRAMES = 1024, 512, 128, 50, 200
 
 
-def _slaney_mel(hz: np.ndarray) -> np.ndarray:
+def _slaney_mel(hz: np.ndarray | float) -> np.ndarray:
     hz = np.asarray(hz, dtype=np.float64)
     linear = hz / (200.0 / 3)
     log_region = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)

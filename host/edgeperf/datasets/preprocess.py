@@ -102,7 +102,7 @@ def visual_wake_words(raw: Path) -> Iterator[Row]:
         for path in sorted(p for p in folder.glob("*") if p.is_file()):
             try:
                 with Image.open(path) as image:
-                    pixels = np.asarray(image.convert("RGB").resize((96, 96), Image.BILINEAR), np.uint8)
+                    pixels = np.asarray(image.convert("RGB").resize((96, 96), Image.Resampling.BILINEAR), np.uint8)
             except OSError as exc:
                 raise DatasetError(f"{path}: not a readable image ({exc})") from exc
             yield f"{'person' if label else 'notperson'}_{index:06d}.bin", pixels.tobytes(), 2, label

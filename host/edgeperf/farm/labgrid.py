@@ -98,7 +98,7 @@ class LabgridPlace:
         argv += ["-p", self.place, *args]
         timeout = timeout or self.timeout
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise LabgridError(f"labgrid-client {' '.join(args)} on place {self.place!r} did not finish in "
                                f"{timeout:g} s: is the coordinator ({self.coordinator or 'LG_COORDINATOR'}) up?")

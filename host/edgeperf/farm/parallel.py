@@ -13,9 +13,11 @@ import time
 import traceback
 from collections import Counter
 from multiprocessing.connection import Connection, wait
+from typing import cast
 
 from ..errors import ConfigError
 from ..results import ResultsFolder
+from ..results.schema import Document
 from ..results.summary import run_summary
 from ..rules.performance import PerformanceSettings
 from ..rules.progress import Progress
@@ -37,7 +39,7 @@ def _child(conn: Connection, target: Target, mode: str, settings: PerformanceSet
     """Body of one board's process: run it and send back its results entry, whatever happens."""
     try:
         entry = run_target(target, mode, settings, folder, Progress(), golden, scenario, profile)
-    except BaseException as exc:  # an unexpected crash must still come back as a failed entry
+    except BaseException as exc:  # noqa: BLE001 - an unexpected crash must still come back as a failed entry
         entry = {"benchmark": target.benchmark.name, "mode": mode, "scenario": scenario,
                  "board": {"description": target.description, "url": target.url},
                  "error": f"{type(exc).__name__} in the board's process: {exc}\n{traceback.format_exc()}"}
@@ -50,7 +52,7 @@ def _child(conn: Connection, target: Target, mode: str, settings: PerformanceSet
 
 def run_parallel(targets: list[Target], mode: str, settings: PerformanceSettings, folder: ResultsFolder,
                  progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
-                 scenario: str | None = None, profile: EdgeProfile | None = None) -> dict[str, object]:
+                 scenario: str | None = None, profile: EdgeProfile | None = None) -> Document:
     """Like `run.run_all`, but every target runs at the same time in its own process."""
     urls = [t.url for t in targets if t.url]
     shared = sorted({u for u in urls if urls.count(u) > 1})
@@ -61,7 +63,7 @@ def run_parallel(targets: list[Target], mode: str, settings: PerformanceSettings
                             parallel={"boards": len(targets), "processes": len(targets)})
     folder.write_json("results.json", document)
     context = multiprocessing.get_context("fork")
-    entries: list[dict[str, object] | None] = [None] * len(targets)
+    entries: list[Document | None] = [None] * len(targets)
     pending: dict[Connection, tuple[int, multiprocessing.process.BaseProcess]] = {}
     progress.begin(total=len(targets), description=f"{len(targets)} boards in parallel ({mode})")
     started = time.time()
@@ -74,28 +76,29 @@ def run_parallel(targets: list[Target], mode: str, settings: PerformanceSettings
         pending[receiver] = (index, proc)
     try:
         while pending:
-            for conn in wait(list(pending)):
-                index, proc = pending.pop(conn)  # type: ignore[index]
+            for ready in wait(list(pending)):
+                conn = cast(Connection, ready)  # wait() returns the objects it was given: connections
+                index, child = pending.pop(conn)
                 try:
-                    entry = conn.recv()
+                    entry: Document = conn.recv()
                 except EOFError:
                     entry = {"benchmark": targets[index].benchmark.name, "mode": mode, "scenario": scenario,
                              "board": {"description": targets[index].description, "url": targets[index].url},
-                             "error": f"the board's process died (exit code {proc.exitcode}) without a result"}
+                             "error": f"the board's process died (exit code {child.exitcode}) without a result"}
                 conn.close()
-                proc.join()
+                child.join()
                 entries[index] = entry
                 document["runs"] = [e for e in entries if e is not None]
                 folder.write_json("results.json", document)
-                folder.write_text("results.txt", run_summary(document["runs"]))  # type: ignore[arg-type]
+                folder.write_text("results.txt", run_summary(document["runs"]))
                 progress.status(f"{entry['benchmark']} done{' (failed)' if entry.get('error') else ''}")
                 progress.advance()
     finally:
-        for conn, (_, proc) in pending.items():  # interrupted: do not leave board processes behind
-            proc.terminate()
-            proc.join(5)
+        for conn, (_, child) in pending.items():  # interrupted: do not leave board processes behind
+            child.terminate()
+            child.join(5)
             conn.close()
-    document["parallel"]["wall_seconds"] = time.time() - started  # type: ignore[index]
+    document["parallel"]["wall_seconds"] = time.time() - started
     folder.write_json("results.json", document)
     return document
 

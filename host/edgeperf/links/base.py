@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Self
 
 
 class Link(ABC):
@@ -29,7 +30,7 @@ class Link(ABC):
     def resync(self) -> None:
         """Forget partly received frames after the device rebooted; a plain byte pipe keeps none."""
 
-    def __enter__(self) -> "Link":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

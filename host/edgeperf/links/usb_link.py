@@ -40,7 +40,7 @@ def parse_usb_url(url: str) -> UsbAddress:
         raise ConfigError(f"bad USB link URL {url!r}: expected usb://VID:PID[/SERIAL][?interface=N] "
                           "with hexadecimal VID and PID") from None
     if query:
-        raise ConfigError(f"bad USB link URL {url!r}: unknown option {sorted(query)[0]!r} (only interface=N)")
+        raise ConfigError(f"bad USB link URL {url!r}: unknown option {min(query)!r} (only interface=N)")
     serial = parts.path.strip("/") or None
     return UsbAddress(vid, pid, serial, interface)
 

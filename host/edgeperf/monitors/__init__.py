@@ -15,6 +15,7 @@ from .base import Capture, Edge, MonitorConfig, PowerMonitor
 from .lpm01a import Lpm01a
 from .ppk2 import Ppk2
 
+
 def _joulescope(where: str) -> PowerMonitor:
     from .joulescope import Joulescope  # its vendor library is an optional extra
     return Joulescope("" if where == "first" else where)
@@ -46,4 +47,4 @@ def open_monitor(spec: str) -> PowerMonitor:
     return DRIVERS[name](url)
 
 
-__all__ = ["Capture", "DRIVERS", "Edge", "MonitorConfig", "PowerMonitor", "open_monitor"]
+__all__ = ["DRIVERS", "Capture", "Edge", "MonitorConfig", "PowerMonitor", "open_monitor"]

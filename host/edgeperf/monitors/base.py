@@ -187,7 +187,7 @@ class PowerMonitor(ABC):
             if data:
                 try:
                     self._consume(data)
-                except Exception as exc:  # a parser bug must surface, not kill the stream silently
+                except Exception as exc:  # noqa: BLE001 - a parser bug must surface, not kill the stream silently
                     self._error = exc
                     self._texts.put("")
                     return
@@ -195,6 +195,13 @@ class PowerMonitor(ABC):
     @property
     def healthy(self) -> bool:
         return self._error is None
+
+    @property
+    def port(self) -> Link:
+        """The serial link of a monitor driven over one (a monitor driven through a vendor library has none)."""
+        if self.link is None:
+            raise MonitorError(f"{self.name} on {self.url} is not driven over a serial link")
+        return self.link
 
     def check_alive(self) -> None:
         if self._error is not None:

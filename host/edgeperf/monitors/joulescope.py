@@ -25,7 +25,7 @@ SIGNALS = {"s/i/!data": "i", "s/v/!data": "v", "s/gpi/0/!data": "gpi"}
 
 def load_driver() -> Any:
     try:
-        from pyjoulescope_driver import Driver  # type: ignore[import-not-found]
+        from pyjoulescope_driver import Driver
     except ImportError as exc:
         raise ConfigError("the Joulescope driver needs pyjoulescope_driver: pip install 'edgeperf[joulescope]' "
                           "(on Linux also install Jetperch's udev rules)") from exc

@@ -123,7 +123,7 @@ class Lpm01a(PowerMonitor):
             # The text says "ris" whatever edge was configured; the configured edge is what happened.
             edges.append((len(values), self.config.edge))
             return
-        text = line[len(PROMPT):] if line.startswith(PROMPT) else line
+        text = line.removeprefix(PROMPT)
         if text[:1].isdigit() or text[:1] in "+-" or (not text and line):
             self._flush(values, edges)
             self.recorder.fault(f"malformed sample line {line!r}")
@@ -165,7 +165,7 @@ class Lpm01a(PowerMonitor):
     def command(self, cmd: str, timeout: float = 3.0) -> str:
         """Send one shell command; return what follows `ack <cmd>`, raise on `error`/`err`."""
         self.drain_texts()
-        self.link.write((cmd + "\r\n").encode("ascii"))
+        self.port.write((cmd + "\r\n").encode("ascii"))
         deadline = time.monotonic() + timeout
         verb = cmd.split(" ")[0]
         while True:

@@ -48,7 +48,7 @@ class OtiiConnection:
         while b"\r\n" not in self._buffer:
             try:
                 data = self.sock.recv(1 << 17)
-            except (OSError, socket.timeout) as exc:
+            except (TimeoutError, OSError) as exc:
                 raise MonitorError(f"the Otii server did not answer: {exc}") from exc
             if not data:
                 raise MonitorError("the Otii server closed the connection")
@@ -195,7 +195,7 @@ class Otii(PowerMonitor):
             for entry in self._data("i1", self._digital_done, digital - self._digital_done).get("values", []):
                 level = bool(entry["value"])
                 if self._level is not None and level != self._level:
-                    index = int(round(float(entry["timestamp"]) * self.sample_rate_hz))
+                    index = round(float(entry["timestamp"]) * self.sample_rate_hz)
                     if index < self._done:
                         self.recorder.fault(f"a GPI1 transition at sample {index} arrived after its samples")
                     else:

@@ -42,7 +42,7 @@ class Modifiers:
                       for key in self.KEYS}
 
     @classmethod
-    def parse(cls, text: str) -> "Modifiers":
+    def parse(cls, text: str) -> Modifiers:
         """`key: value` lines up to END; `-nan` and unknown keys are ignored, like Nordic's app does."""
         values: dict[str, float] = {}
         for line in text.splitlines():
@@ -161,7 +161,7 @@ class Ppk2(PowerMonitor):
     # -- commands (the PPK2 acknowledges nothing but the metadata request)
     def _send(self, *payload: int) -> None:
         self.check_alive()
-        self.link.write(bytes(payload))
+        self.port.write(bytes(payload))
 
     def identify(self) -> str:
         self.drain_texts()

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from construct import Array, Container, Float32l, GreedyBytes, Int8ul, Int16ul, Int32ul, PascalString, \
-    Struct, this
+from construct import Array, Container, Float32l, GreedyBytes, Int8ul, Int16ul, Int32ul, PascalString, Struct, this
 from construct.core import ConstructError
 
 from ..errors import DeviceError, LinkError, LinkTimeout, ProtocolError
@@ -143,7 +142,7 @@ def build_request(msg_type: Msg, **fields: object) -> bytes:
 
 def parse_reply(frame: Frame) -> Container:
     try:
-        return REPLIES[frame.type].parse(frame.payload)  # type: ignore[index]
+        return REPLIES[frame.type].parse(frame.payload)
     except KeyError:
         raise ProtocolError(f"unknown reply type 0x{frame.type:02x}") from None
     except ConstructError as exc:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 from ..errors import ConfigError, LinkTimeout, ProtocolError
+from ..links import Link
 from .lines import LineReader, decode_line
 from .transcript import DeviceLog
-from ..links import Link
 
 DUT_PREFIX = "[dut]: "
 #: Host-to-relay rates: the Arduino sketch and the H573 board's ST-LINK VCP both run at 115200.
@@ -74,7 +74,7 @@ class IoManager:
         if not any(line == f"baud is: {baud}" for line in self.command("checkbaud")):
             raise ProtocolError(f"the interface board did not take DUT baud {baud}")
 
-    def passthrough(self) -> "PassthroughLink":
+    def passthrough(self) -> PassthroughLink:
         return PassthroughLink(self)
 
 

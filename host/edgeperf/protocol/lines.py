@@ -44,7 +44,7 @@ class LineReader:
                 raw = bytes(self._buffer)
                 self._buffer.clear()
                 line = decode_line(raw)
-                self.log.received(line + " [line cut: no newline in %d bytes]" % MAX_LINE_BYTES)
+                self.log.received(f"{line} [line cut: no newline in {MAX_LINE_BYTES} bytes]")
                 return line
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -31,7 +31,9 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
+from ..modes import Mode
 from .report import load_document
+from .schema import Document
 
 #: Significance level of the rank-sum test.
 ALPHA = 0.05
@@ -110,15 +112,15 @@ def _windowed_row(benchmark: str, metric: str, unit: str, higher_is_better: bool
     return Row(benchmark, metric, unit, higher_is_better, cells)
 
 
-def _windows(run: dict, mode: str) -> list[float] | None:
+def _windows(run: Document, mode: str) -> list[float] | None:
     entry = run.get(mode)
     if not entry:
         return None
-    key = "throughput" if mode == "performance" else "uj_per_inference"
+    key = "throughput" if mode == Mode.PERFORMANCE else "uj_per_inference"
     return [w[key] for w in entry["windows"]]
 
 
-def _find(document: dict, benchmark: str, mode: str) -> dict | None:
+def _find(document: Document, benchmark: str, mode: str) -> Document | None:
     return next((r for r in document["runs"] if r["benchmark"] == benchmark and r.get(mode)), None)
 
 
@@ -128,17 +130,17 @@ def compare(folders: list[Path], min_change: float = 0.01) -> list[Row]:
     benchmarks = sorted({r["benchmark"] for d in documents for r in d["runs"]})
     rows: list[Row] = []
     for bench in benchmarks:
-        found = {mode: [_find(d, bench, mode) for d in documents] for mode in ("performance", "energy", "accuracy")}
-        if any(found["performance"]):
+        found = {mode: [_find(d, bench, mode) for d in documents] for mode in (Mode.PERFORMANCE, Mode.ENERGY, Mode.ACCURACY)}
+        if any(found[Mode.PERFORMANCE]):
             rows.append(_windowed_row(bench, "median throughput", "inf/s", True,
-                                      [_windows(r, "performance") if r else None for r in found["performance"]],
+                                      [_windows(r, "performance") if r else None for r in found[Mode.PERFORMANCE]],
                                       min_change))
-        if any(found["energy"]):
+        if any(found[Mode.ENERGY]):
             rows.append(_windowed_row(bench, "median energy", "uJ/inf", False,
-                                      [_windows(r, "energy") if r else None for r in found["energy"]], min_change))
-        metrics = sorted({m for r in found["accuracy"] if r for m in r["accuracy"]["metrics"]}, reverse=True)
+                                      [_windows(r, "energy") if r else None for r in found[Mode.ENERGY]], min_change))
+        metrics = sorted({m for r in found[Mode.ACCURACY] if r for m in r["accuracy"]["metrics"]}, reverse=True)
         for metric in metrics:
-            values = [r["accuracy"]["metrics"].get(metric, {}).get("value") if r else None for r in found["accuracy"]]
+            values = [r["accuracy"]["metrics"].get(metric, {}).get("value") if r else None for r in found[Mode.ACCURACY]]
             base = values[0]
             cells: list[Cell | None] = []
             for value in values:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..modes import Mode
 from . import plots
 from .folder import atomic_write_text
 
@@ -119,7 +120,7 @@ def _loadgen(lg: dict) -> tuple[str, list[str]]:
             f"<table><tr><th>latency</th><th>ms</th><th>what it measures</th></tr>{rows}</table>", [])
 
 
-SECTIONS = {"performance": _performance, "accuracy": _accuracy, "energy": _energy, "loadgen": _loadgen}
+SECTIONS = {Mode.PERFORMANCE: _performance, Mode.ACCURACY: _accuracy, Mode.ENERGY: _energy, "loadgen": _loadgen}
 
 
 def render(document: dict) -> str:

@@ -4,6 +4,8 @@ A measurement is either an object `{"value": ..., "unit": ...}` or a bare number
 listed in UNITS, so a reader never has to guess a unit from a key's spelling.
 """
 
+from typing import Any
+
 SCHEMA = "edgeperf.results/1"
 
 #: Unit of every bare numeric key that has one (counts such as `iterations` or `files` have none).
@@ -25,3 +27,6 @@ UNITS: dict[str, str] = {
     "clock_mhz": "MHz",
     "sim_time_scale": "host s per device s",
 }
+
+#: A results.json document, or one of its entries, as JSON gives it back.
+Document = dict[str, Any]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from .records import AccuracyResult, EnergyResult, PerformanceResult
+from .schema import Document
 
 
 def _stamp() -> str:
@@ -80,7 +81,7 @@ def fault_summary(session: object) -> str | None:
     return "link/board faults: " + ", ".join(seen) + " (details: session.faults in results.json)" if seen else None
 
 
-def run_summary(entries: list[dict[str, object]]) -> str:
+def run_summary(entries: list[Document]) -> str:
     """The top-level results.txt: one block per benchmark with its numbers and every rule check."""
     out: list[str] = ["edgeperf results", ""]
     for entry in entries:

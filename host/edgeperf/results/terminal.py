@@ -7,14 +7,16 @@ import statistics
 from rich.console import Console
 from rich.table import Table
 
+from ..modes import Mode
+from .schema import Document
 from .summary import fault_summary
 
 
-def _print_accuracy(console: Console, document: dict[str, object]) -> None:
+def _print_accuracy(console: Console, document: Document) -> None:
     table = Table(title="edgeperf accuracy results")
     for column in ("benchmark", "files", "top-1 %", "AUC", "median latency ms", "golden check", "verdict"):
         table.add_column(column)
-    for run in document["runs"]:  # type: ignore[union-attr]
+    for run in document["runs"]:
         acc = run.get("accuracy")
         if not acc:
             table.add_row(run["benchmark"], "-", "-", "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
@@ -32,11 +34,11 @@ def _print_accuracy(console: Console, document: dict[str, object]) -> None:
     console.print(table)
 
 
-def _print_energy(console: Console, document: dict[str, object]) -> None:
+def _print_energy(console: Console, document: Document) -> None:
     table = Table(title="edgeperf energy results")
     for column in ("benchmark", "board", "median energy", "power", "monitor", "windows", "verdict"):
         table.add_column(column)
-    for run in document["runs"]:  # type: ignore[union-attr]
+    for run in document["runs"]:
         energy = run.get("energy")
         board = _board(run["board"])
         if not energy:
@@ -53,7 +55,7 @@ def _print_energy(console: Console, document: dict[str, object]) -> None:
     console.print(table)
 
 
-def _board(board: dict) -> str:
+def _board(board: Document) -> str:
     """The DUT's own name when it has one; reference firmware says "unspecified", so fall back to the description."""
     vendor = board.get("vendor")
     return vendor if vendor and vendor != "unspecified" else board["description"]
@@ -65,12 +67,12 @@ def _verdict(rules: list[dict]) -> str:
             else "[yellow]not under MLPerf Tiny rules[/yellow]: " + ", ".join(missed) + " not met")
 
 
-def _print_loadgen(console: Console, document: dict[str, object]) -> None:
+def _print_loadgen(console: Console, document: Document) -> None:
     """LoadGen runs: host end-to-end latency and the board's own latency side by side, never mixed."""
     table = Table(title=f"edgeperf LoadGen {document.get('scenario')} ({document.get('mode')})")
     for column in ("benchmark", "LoadGen result", "host e2e latency ms (incl. link)", "device latency ms", "accuracy"):
         table.add_column(column)
-    for run in document["runs"]:  # type: ignore[union-attr]
+    for run in document["runs"]:
         lg = run.get("loadgen")
         if not lg:
             table.add_row(run["benchmark"], f"[red]failed[/red]: {run.get('error')}", "-", "-", "-")
@@ -80,7 +82,7 @@ def _print_loadgen(console: Console, document: dict[str, object]) -> None:
             table.add_row(run["benchmark"], "AccuracyOnly", "-", "-", metrics)
             continue
 
-        def cell(stats: dict) -> str:
+        def cell(stats: Document) -> str:
             parts = [f"{k} {v:.3f}" for k, v in stats.items() if isinstance(v, float) and k != "samples_per_second"]
             return ", ".join(parts)
         table.add_row(run["benchmark"], str(lg.get("validity")), cell(lg["host_e2e_latency_ms"]),
@@ -88,29 +90,29 @@ def _print_loadgen(console: Console, document: dict[str, object]) -> None:
     console.print(table)
 
 
-def print_summary(console: Console, document: dict[str, object]) -> None:
+def print_summary(console: Console, document: Document) -> None:
     """One table of the key numbers per benchmark, with the rule verdict; then any link or board faults."""
     _print_tables(console, document)
-    for run in document["runs"]:  # type: ignore[union-attr]
+    for run in document["runs"]:
         faults = fault_summary(run.get("session"))
         if faults:
             console.print(f"[yellow]{run['benchmark']}: {faults}[/yellow]", highlight=False)
 
 
-def _print_tables(console: Console, document: dict[str, object]) -> None:
+def _print_tables(console: Console, document: Document) -> None:
     if document.get("scenario"):
         _print_loadgen(console, document)
         return
-    if document.get("mode") == "accuracy":
+    if document.get("mode") == Mode.ACCURACY:
         _print_accuracy(console, document)
         return
-    if document.get("mode") == "energy":
+    if document.get("mode") == Mode.ENERGY:
         _print_energy(console, document)
         return
     table = Table(title="edgeperf performance results")
     for column in ("benchmark", "board", "median inf./s", "latency ms", "windows", "verdict"):
         table.add_column(column)
-    for run in document["runs"]:  # type: ignore[union-attr]
+    for run in document["runs"]:
         perf = run.get("performance")
         board = _board(run["board"])
         if not perf:

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -132,7 +133,7 @@ def percentile(latencies: list[float], p: float) -> float:
 
 def parse_detail(path: Path) -> dict[str, object]:
     """Key/value pairs of `mlperf_log_detail.txt` (`:::MLLOG {json}` lines); errors collected under `errors`."""
-    values: dict[str, object] = {"errors": []}
+    values: dict[str, Any] = {"errors": []}
     for line in path.read_text(errors="replace").splitlines():
         if not line.startswith(":::MLLOG "):
             continue
@@ -141,7 +142,7 @@ def parse_detail(path: Path) -> dict[str, object]:
         except ValueError:
             continue
         if record.get("metadata", {}).get("is_error"):
-            values["errors"].append(f"{record.get('key')}: {record.get('value')}")  # type: ignore[union-attr]
+            values["errors"].append(f"{record.get('key')}: {record.get('value')}")
         values[str(record.get("key"))] = record.get("value")
     return values
 
@@ -175,7 +176,7 @@ class ScenarioRun:
     #: Host seconds the child waits for one `infer 1 0` before it declares the board hung.
     infer_timeout: float = 60.0
 
-    def run(self, scenario: str, mode: str, settings: dict[str, object], outdir: Path, deadline_s: float) -> dict:
+    def run(self, scenario: str, mode: str, settings: dict[str, Any], outdir: Path, deadline_s: float) -> dict:
         if scenario not in SCENARIOS or mode not in MODES:
             raise ConfigError(f"unknown scenario {scenario!r} or mode {mode!r}")
         outdir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +205,7 @@ class ScenarioRun:
             raise DeviceError(f"the board failed during LoadGen {scenario}/{mode}: {report['errors'][0]}")
         return self._summarise(scenario, mode, settings, outdir)
 
-    def _summarise(self, scenario: str, mode: str, settings: dict[str, object], outdir: Path) -> dict:
+    def _summarise(self, scenario: str, mode: str, settings: dict[str, Any], outdir: Path) -> dict:
         detail = parse_detail(outdir / "mlperf_log_detail.txt")
         result: dict[str, object] = {"scenario": scenario, "mode": mode, "settings": settings,
                                      "loadgen_version": detail.get("loadgen_version"),
