@@ -19,8 +19,9 @@ from edgeperf.protocol import binary
 from edgeperf.protocol.binary import BinaryClient, BoardError, Err, Msg, decode_frame, encode_frame
 from edgeperf.protocol.eembc import parse_results
 from edgeperf.runtimes import TflmRunner
-from edgeperf.sim import binary_dut
-from edgeperf.sim.eembc_dut import DeviceClock, EembcDut
+from edgeperf.device import binary as binary_dut
+from edgeperf.device.clock import DeviceClock
+from edgeperf.device.eembc import EembcDut
 
 from binary_vectors import Exchange, frame_vectors, load_all, replay
 from conftest import model_path

@@ -12,7 +12,8 @@ import pytest
 
 from edgeperf.protocol import transcripts
 from edgeperf.protocol.transcripts import Transcript, match_all
-from edgeperf.sim.eembc_dut import DeviceClock, EembcDut
+from edgeperf.device.clock import DeviceClock
+from edgeperf.device.eembc import EembcDut
 from edgeperf.ports import MAX_INPUT, ReferencePort
 from edgeperf.runtimes import TflmRunner
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from .errors import ConfigError
 from .ports import MAX_INPUT, ReferencePort, infer_profile
 from .runtimes import LiteRtRunner
-from .sim.eembc_dut import COUNTER_MODULUS, EembcDut
-from .sim.uart import SerialEndpoint
+from .device.clock import COUNTER_MODULUS
+from .device.eembc import EembcDut
+from .device.serial import SerialEndpoint
 
 
 class HostClock:

@@ -1,5 +1,5 @@
 """Reset a board that stopped answering: through the flasher's probe, the serial bridge's DTR/RTS lines,
-or, for the virtual board, its reset FIFO (the virtual reset pin, see edgeperf.sim.uart)."""
+or, for the virtual board, its reset FIFO (the virtual reset pin, see edgeperf.device.serial)."""
 
 from __future__ import annotations
 

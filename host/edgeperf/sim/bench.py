@@ -34,11 +34,12 @@ from ..runtimes import TflmRunner
 from .bench_faults import HELP, FaultPlan, parse_fault
 from .board import watch_stdin
 from .cost_model import CostModel
-from .eembc_dut import DeviceClock, EembcDut, InferTruth
+from ..device.clock import DeviceClock, InferTruth
+from ..device.eembc import EembcDut
 from .iomanager import DIALECTS, IoManagerEmulator
 from .monitors import Lpm01aEmulator, OtiiEmulator, Ppk2Emulator
 from .power import PowerModel, Timeline, WindowTruth
-from .uart import Pacer, SerialEndpoint
+from ..device.serial import Pacer, SerialEndpoint
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m edgeperf.sim.bench", description=__doc__,

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from ..errors import EdgeperfError
 from .cost_model import CostModel
-from .eembc_dut import DeviceClock, EembcDut, InferTruth
+from ..device.clock import DeviceClock, InferTruth
+from ..device.eembc import EembcDut
 from .faults import FaultPlan
 from ..ports import MAX_INPUT, ReferencePort, infer_profile
 from ..runtimes import TflmRunner
-from .uart import SerialEndpoint
+from ..device.serial import SerialEndpoint
 
 
 def make_parser() -> argparse.ArgumentParser:

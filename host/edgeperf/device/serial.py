@@ -1,4 +1,4 @@
-"""A UART for the virtual board: a real pty or TCP socket, paced at the configured baud rate.
+"""A board's UART as a real pty or TCP socket, paced at the configured baud rate (virtual boards, the agent).
 
 Both directions move at most baud/10 bytes per second (8N1), so upload times, link
 efficiency and protocol round trips on the virtual board are those of real hardware.
@@ -22,10 +22,17 @@ import termios
 import time
 import tty
 from collections.abc import Callable
+from typing import Protocol
 
 from ..errors import SimulatorError
-from .eembc_dut import DeviceClock
-from .faults import FaultPlan
+from .clock import DeviceClock
+
+
+class LinkFaults(Protocol):
+    """Damage a flaky link does to the bytes crossing it (the simulator's fault plan implements it)."""
+
+    def incoming(self, data: bytes) -> bytes: ...
+    def outgoing(self, data: bytes) -> bytes: ...
 
 
 class Pacer:
@@ -57,7 +64,7 @@ class Pacer:
 class SerialEndpoint:
     """Serves one DUT over a pty (`pty`), a TCP port (`tcp:HOST:PORT`) or a serial device (`serial:PATH`)."""
 
-    def __init__(self, listen: str, baud: int, clock: DeviceClock, faults: FaultPlan | None = None,
+    def __init__(self, listen: str, baud: int, clock: DeviceClock, faults: LinkFaults | None = None,
                  control: bool = False) -> None:
         self.rx = Pacer(baud, clock)
         self.tx = Pacer(baud, clock)

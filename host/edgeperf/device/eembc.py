@@ -15,14 +15,14 @@ bugs are made observable but harmless:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
-from .binary_dut import BinaryDut
+from .binary import BinaryDut
+from .buffer import InputBuffer
+from .clock import COUNTER_MODULUS, DeviceClock, InferTruth
+from .port import Port
 
 FW_VERSION = "ULPMark for tinyML Firmware V0.0.1"
 CMD_SIZE = 80
-COUNTER_MODULUS = 2**32
 
 HELP_LINES = (
     FW_VERSION,
@@ -38,51 +38,6 @@ HELP_LINES = (
     "infer N [W=0]: Load input, execute N inferences after W warmup loops",
     "results      : Return the result fp32 vector",
 )
-
-
-class Port(Protocol):
-    """The model-specific part of a firmware build (th_load_tensor, th_infer, th_results)."""
-
-    profile: str
-
-    def load_tensor(self, buffer: bytes) -> str | None: ...
-    def infer(self) -> None: ...
-    def results_line(self) -> str: ...
-
-
-class DeviceClock:
-    """The board's free-running microsecond counter, advanced only by modelled work.
-
-    Counting modelled time (inference cost, UART byte times) instead of host time makes
-    every reading reproducible; `m-lap-us` prints it modulo 2^32, like `%lu` on a Cortex-M.
-    """
-
-    def __init__(self, start_us: int = 0, drift_ppm: float = 0.0) -> None:
-        self._ns = start_us * 1000
-        #: A crystal that is off: the counter runs this many parts per million fast (negative: slow).
-        self.drift_ppm = drift_ppm
-
-    def advance_ns(self, ns: float) -> None:
-        self._ns += ns
-
-    @property
-    def ns(self) -> float:
-        return self._ns
-
-    def now_us(self) -> int:
-        return int(self._ns * (1 + self.drift_ppm * 1e-6) // 1000) % COUNTER_MODULUS
-
-
-@dataclass(frozen=True)
-class InferTruth:
-    """Ground truth of one timed loop, for tests; the host never sees it."""
-
-    n: int
-    w: int
-    t0: int
-    t1: int
-    device_us: int
-    per_inference_us: float
 
 
 class Interrupted(Exception):
@@ -117,9 +72,8 @@ class EembcDut:
         self._cmd = bytearray(CMD_SIZE + 1)
         self._pos = 0
         self._enabled = False
-        self._buffer = bytearray(max_input)
-        self._buff_size = 0
-        self._buff_pos = 0
+        #: The one input buffer, filled by ASCII `db` commands and binary DATA frames alike.
+        self.buffer = InputBuffer(max_input)
         #: Speaks the edgeperf binary protocol after `binary 1%` (not part of the reference firmware).
         self.binary = binary
         self._set_baud = set_baud
@@ -131,6 +85,10 @@ class EembcDut:
         self.hung = False
 
     # -- output helpers
+    def send(self, data: bytes) -> None:
+        """Raw bytes to the host (the binary side's frames)."""
+        self._write(data)
+
     def _print(self, text: str) -> None:
         self._write(text.encode("ascii", errors="replace"))
 
@@ -160,12 +118,11 @@ class EembcDut:
         self.hung = False
         self._enabled = False
         self._pos = 0
-        self._buffer = bytearray(self.max_input)
-        self._buff_size = self._buff_pos = 0
+        self.buffer.clear()
         self._binary_dut = None
         self.boot()
 
-    def _event(self, name: str) -> None:
+    def event(self, name: str) -> None:
         """Let an injected fault act at this point of the protocol."""
         action = self._on_event(name) if self._on_event else None
         if action == "disconnect" and self._disconnect:
@@ -195,7 +152,7 @@ class EembcDut:
             command = bytes(self._cmd[: self._pos])
             self._pos = 0
             if self._enabled:
-                self._event("command")
+                self.event("command")
                 self._dispatch(command.decode("latin-1"))
         else:
             self._cmd[self._pos] = byte
@@ -251,7 +208,7 @@ class EembcDut:
                 self._print(f"Supplied buffer size {size} exceeds maximum of {self.max_input}\n")
             else:
                 self._line(f"m-[Expecting {size} bytes]")
-            self._buff_size, self._buff_pos = size, 0
+            self.buffer.start(size)
         elif args[0] == "print":
             self._db_print()
         else:
@@ -261,8 +218,9 @@ class EembcDut:
         if len(digits) % 2:
             self._line("e-[Insufficent number of hex digits]")
             return
-        if self._buff_pos == 0 and self._buff_size > 0:
-            self._event("upload")
+        buffer = self.buffer
+        if buffer.pos == 0 and buffer.size > 0:
+            self.event("upload")
         for i in range(0, len(digits), 2):
             pair = digits[i: i + 2]
             try:
@@ -272,19 +230,16 @@ class EembcDut:
             if value < 0:
                 self._line(f"e-[Invalid hex digit '{pair}']")
                 return
-            if self._buff_pos < len(self._buffer):
-                self._buffer[self._buff_pos] = value
-            self._buff_pos += 1
-            if self._buff_pos == self._buff_size:
+            buffer.put(value)
+            if buffer.complete:
                 self._line("m-load-done")
                 return
 
     def _db_print(self) -> None:
-        size = min(self._buff_size, len(self._buffer))
-        for start in range(0, size, 8):
-            chunk = self._buffer[start: min(start + 8, size)]
-            self._line("m-buffer-" + "-".join(f"{b:02x}" for b in chunk))
-        if size % 8:
+        shown = self.buffer.printable()
+        for start in range(0, len(shown), 8):
+            self._line("m-buffer-" + "-".join(f"{b:02x}" for b in shown[start: start + 8]))
+        if len(shown) % 8:
             self._print("\r\n")
 
     # -- inference
@@ -297,24 +252,11 @@ class EembcDut:
         if warmups < 0:
             self._line("e-[Inference warmup must be >=0]")
             return
-        loaded = bytes(self._buffer[: min(self._buff_pos, len(self._buffer))])
-        warning = self.port.load_tensor(loaded)
+        warning = self.port.load_tensor(self.buffer.loaded())
         if warning:
             self._print(warning)
         self._line(f"m-warmup-start-{warmups}")
-        self._run(warmups, self.inference_ns)
-        self._line("m-warmup-done")
-        self._line(f"m-infer-start-{iterations}")
-        t0 = self.clock.now_us()
-        self.timestamp("start")
-        self._event("infer")
-        start_ns = self.clock.ns
-        self._run(iterations, self.inference_ns)
-        t1 = self.clock.now_us()
-        self.timestamp("stop")
-        if self._on_infer:
-            self._on_infer(InferTruth(iterations, warmups, t0, t1, (t1 - t0) % COUNTER_MODULUS,
-                                      (self.clock.ns - start_ns) / iterations / 1000))
+        self.timed_loop(iterations, warmups, announce=True)
         self._line("m-infer-done")
         self._print(self.port.results_line())
 
@@ -326,14 +268,25 @@ class EembcDut:
             self._binary_dut = BinaryDut(self, self._set_baud)
         self._line("m-ready")
 
-    def timed_loop(self, iterations: int, warmups: int) -> tuple[int, int]:
-        """The timed part of `infer` without its text: warm-ups, t0, the loop, t1 (binary INFER)."""
+    def timed_loop(self, iterations: int, warmups: int, announce: bool = False) -> tuple[int, int]:
+        """Warm-ups, t0, the loop, t1: the one timed loop of both protocols.
+
+        `announce` (ASCII `infer`) prints the reference's progress lines and timestamps around it;
+        the binary INFER returns t0 and t1 in its reply instead.
+        """
         self._run(warmups, self.inference_ns)
+        if announce:
+            self._line("m-warmup-done")
+            self._line(f"m-infer-start-{iterations}")
         t0 = self.clock.now_us()
-        self._event("infer")
+        if announce:
+            self.timestamp("start")
+        self.event("infer")
         start_ns = self.clock.ns
         self._run(iterations, self.inference_ns)
         t1 = self.clock.now_us()
+        if announce:
+            self.timestamp("stop")
         if self._on_infer:
             self._on_infer(InferTruth(iterations, warmups, t0, t1, (t1 - t0) % COUNTER_MODULUS,
                                       (self.clock.ns - start_ns) / iterations / 1000))

@@ -1,8 +1,8 @@
-"""DUT side of the edgeperf binary protocol for the virtual board (protocols/binary/README.md).
+"""DUT side of the edgeperf binary protocol (protocols/binary/README.md), for the virtual boards and the agent.
 
 Written from the spec with `struct`, independently of the host's `construct` implementation,
-so the shared vectors cross-check two codebases. It works on the EembcDut's db buffer and
-port, so ASCII and binary uploads land in the same place, as on the firmware.
+so the shared vectors cross-check two codebases. It works on the board's one input buffer and
+timed loop (`Board`), so ASCII and binary uploads land in the same place, as on the firmware.
 """
 
 from __future__ import annotations
@@ -10,10 +10,23 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .eembc_dut import EembcDut
+from .buffer import InputBuffer
+from .port import Port
+
+
+class Board(Protocol):
+    """What the binary side needs of the board it runs on (the EEMBC side provides it)."""
+
+    port: Port
+    buffer: InputBuffer
+    max_input: int
+    energy_mode: bool
+
+    def send(self, data: bytes) -> None: ...
+    def event(self, name: str) -> None: ...
+    def timed_loop(self, iterations: int, warmups: int, announce: bool = False) -> tuple[int, int]: ...
 
 VERSION = 1
 MAX_CHUNK = 4096
@@ -63,9 +76,9 @@ def frame(msg_type: int, seq: int, payload: bytes) -> bytes:
 
 
 class BinaryDut:
-    """Frames in, frames out, for one EembcDut that switched with `binary 1%`."""
+    """Frames in, frames out, for one board that switched with `binary 1%`."""
 
-    def __init__(self, dut: "EembcDut", set_baud: Callable[[int], None] | None = None) -> None:
+    def __init__(self, dut: Board, set_baud: Callable[[int], None] | None = None) -> None:
         self.dut = dut
         self.set_baud = set_baud
         self._rx = bytearray()
@@ -79,7 +92,7 @@ class BinaryDut:
         wire = frame(msg_type, seq, payload)
         if cache:
             self._reply = wire
-        self.dut._write(wire)
+        self.dut.send(wire)
 
     def _error(self, seq: int, code: int, value: int = 0, cache: bool = True) -> None:
         self._send(ERROR, seq, struct.pack("<BI", code, value), cache)
@@ -119,7 +132,7 @@ class BinaryDut:
             self._error(seq, E_CRC, cache=False)
             return
         if self._last == (msg_type, seq) and self._reply:
-            self.dut._write(self._reply)
+            self.dut.send(self._reply)
             return
         self._last = (msg_type, seq)
         handler = {HELLO: self._hello, LOAD: self._load, DATA: self._data, INFER: self._infer,
@@ -149,25 +162,24 @@ class BinaryDut:
             return self._error(seq, E_ARG, 0)
         if size > self.dut.max_input:
             return self._error(seq, E_TOO_BIG, self.dut.max_input)
-        self.dut._buff_size, self.dut._buff_pos = size, 0
+        self.dut.buffer.start(size)
         self._status(LOAD, seq, 0, size)
 
     def _data(self, seq: int, p: bytes) -> None:
         if not 5 <= len(p) <= 4 + MAX_CHUNK:
             return self._error(seq, E_LENGTH, MAX_CHUNK)
         (offset,), chunk = struct.unpack("<I", p[:4]), p[4:]
-        dut = self.dut
-        if dut._buff_size == 0:
+        buffer = self.dut.buffer
+        if buffer.size == 0:
             return self._error(seq, E_NOT_LOADED, 0)
-        if offset != dut._buff_pos:
-            return self._error(seq, E_OFFSET, dut._buff_pos)
-        if len(chunk) > dut._buff_size - dut._buff_pos:
-            return self._error(seq, E_TOO_BIG, dut._buff_size)
+        if offset != buffer.pos:
+            return self._error(seq, E_OFFSET, buffer.pos)
+        if len(chunk) > buffer.size - buffer.pos:
+            return self._error(seq, E_TOO_BIG, buffer.size)
         if offset == 0:
-            dut._event("upload")  # fault injection: an upload counts at its first data frame, as in ASCII
-        dut._buffer[offset:offset + len(chunk)] = chunk
-        dut._buff_pos += len(chunk)
-        self._status(DATA, seq, 1 if dut._buff_pos == dut._buff_size else 0, dut._buff_pos)
+            self.dut.event("upload")  # fault injection: an upload counts at its first data frame, as in ASCII
+        buffer.write(chunk)
+        self._status(DATA, seq, 1 if buffer.complete else 0, buffer.pos)
 
     def _infer(self, seq: int, p: bytes) -> None:
         if len(p) != 8:
@@ -176,11 +188,11 @@ class BinaryDut:
         if iterations == 0:
             return self._error(seq, E_ARG, 0)
         dut = self.dut
-        loaded = bytes(dut._buffer[:dut._buff_pos])
-        if dut._buff_pos != getattr(dut.port, "input_bytes", len(loaded)) or dut.port.load_tensor(loaded):
-            return self._error(seq, E_NOT_LOADED, dut._buff_pos)
+        loaded = dut.buffer.loaded()
+        if len(loaded) != dut.port.input_bytes or dut.port.load_tensor(loaded):
+            return self._error(seq, E_NOT_LOADED, dut.buffer.pos)
         t0, t1 = dut.timed_loop(iterations, warmups)
-        values = [float(v) for v in dut.port.scores()]  # type: ignore[attr-defined]
+        values = [float(v) for v in dut.port.scores()]
         self._send(INFER | 0x80, seq, struct.pack(f"<IIB{len(values)}f", t0, t1, len(values), *values))
 
     def _baud(self, seq: int, p: bytes) -> None:
