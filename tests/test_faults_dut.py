@@ -21,7 +21,7 @@ import pytest
 
 from edgeperf.protocol.eembc import confirm_buffer
 from edgeperf.errors import ProtocolError, SimulatorError
-from edgeperf.sim.faults import FaultPlan, parse_fault
+from edgeperf.sim.faults import BoardFaultPlan, parse_fault
 from edgeperf.sim.launcher import VirtualBoardProcess
 
 from conftest import kws01_subset, model_path
@@ -186,14 +186,14 @@ def test_too_many_faults_stop_the_run_with_the_documented_error(tmp, small_datas
 
 def test_fault_plan_is_reproducible_and_specs_are_checked():
     data = bytes(range(32, 127)) * 50
-    runs = [FaultPlan.from_specs(["drop:0.01", "duplicate:0.01:out", "corrupt:0.01:in"], seed=7) for _ in range(2)]
+    runs = [BoardFaultPlan.from_specs(["drop:0.01", "duplicate:0.01:out", "corrupt:0.01:in"], seed=7) for _ in range(2)]
     assert runs[0].outgoing(data) == runs[1].outgoing(data) != data
     assert runs[0].incoming(data) == runs[1].incoming(data) != data
     assert all(b >= 0x80 for b in set(runs[0].incoming(data)) - set(data))
-    assert parse_fault("stall:2.5:upload:3").nth == 3
+    assert parse_fault("stall:2.5:upload:3", "board").nth == 3
     for bad in ("drop", "drop:2", "drop:0.1:sideways", "hang:0", "stall:1:boot", "reset-infer:2:upload", "melt:1"):
         with pytest.raises(SimulatorError):
-            parse_fault(bad)
+            parse_fault(bad, "board")
 
 
 def test_read_back_ignores_lines_garbled_on_the_way_back_but_not_wrong_data():

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from edgeperf.sim.bench_faults import Fault, parse_fault
+from edgeperf.sim.faults import Fault, parse_fault
 from energy_support import TOLERANCE, errors_against_truth, run_cli, run_energy, truth_loops
 
 
@@ -19,12 +19,12 @@ def repeated(energy: dict) -> dict[int, dict]:
 
 
 def test_fault_specs_parse_and_bad_ones_say_the_syntax():
-    assert parse_fault("monitor-drop:*:0.001") == Fault("monitor-drop", None, 0.001)
-    assert parse_fault("reset:5") == Fault("reset", 5, "infer")
-    assert parse_fault("cut-line:4") == Fault("cut-line", 4, 0.0)
+    assert parse_fault("monitor-drop:*:0.001", "bench") == Fault("monitor-drop", None, 0.001)
+    assert parse_fault("reset:5", "bench") == Fault("reset", 5, "infer")
+    assert parse_fault("cut-line:4", "bench") == Fault("cut-line", 4, 0.0)
     for bad in ("hang:*", "monitor-stall:3", "relay-drop:2:1.5", "glitch:2:1", "reset:2:boot", "lightning:1"):
         with pytest.raises(ValueError):
-            parse_fault(bad)
+            parse_fault(bad, "bench")
 
 
 def test_lpm01a_partial_dropped_and_corrupted_bytes_are_repeated_never_used(bench, tmp_path):

@@ -17,12 +17,12 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import ConfigError
-from .ports import MAX_INPUT, ReferencePort, infer_profile
-from .runtimes import LiteRtRunner
 from .device.clock import COUNTER_MODULUS
 from .device.eembc import EembcDut
 from .device.serial import SerialEndpoint
+from .errors import ConfigError
+from .ports import MAX_INPUT, ReferencePort, infer_profile
+from .runtimes import LiteRtRunner
 
 
 class HostClock:

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 COUNTER_MODULUS = 2**32
+
+
+class Clock(Protocol):
+    """The board's time as the protocols use it: modelled (`DeviceClock`) or real (the agent's host clock)."""
+
+    @property
+    def ns(self) -> float: ...
+    def advance_ns(self, ns: float) -> None: ...
+    def now_us(self) -> int: ...
 
 
 class DeviceClock:

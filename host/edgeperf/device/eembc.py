@@ -1,7 +1,7 @@
 """The DUT side of the EEMBC protocol, behaving like unchanged MLPerf Tiny reference firmware.
 
 A pure state machine: bytes go in through `feed`, text comes out through the `write`
-callback, and time comes from an injected `DeviceClock`. Quirks of the reference
+callback, and time comes from an injected `Clock`. Quirks of the reference
 firmware are reproduced on purpose (see protocols/eembc/README.md); its memory-safety
 bugs are made observable but harmless:
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from .binary import BinaryDut
 from .buffer import InputBuffer
-from .clock import COUNTER_MODULUS, DeviceClock, InferTruth
+from .clock import COUNTER_MODULUS, Clock, InferTruth
 from .port import Port
 
 FW_VERSION = "ULPMark for tinyML Firmware V0.0.1"
@@ -51,7 +51,7 @@ class Interrupted(Exception):
 class EembcDut:
     """One board running the reference `ee_serial_callback` / parser / `ee_infer` logic."""
 
-    def __init__(self, port: Port, clock: DeviceClock, write: Callable[[bytes], None], *,
+    def __init__(self, port: Port, clock: Clock, write: Callable[[bytes], None], *,
                  inference_ns: float, max_input: int, vendor: str = "unspecified", energy_mode: bool = False,
                  run_inferences: Callable[[int, float], None] | None = None,
                  on_infer: Callable[[InferTruth], None] | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Protocol
 
 
@@ -18,7 +18,7 @@ class Port(Protocol):
 
     def infer(self) -> None: ...
 
-    def scores(self) -> Sequence[float]:
+    def scores(self) -> Iterable[float]:
         """The last inference's outputs, as the binary protocol sends them."""
 
     def results_line(self) -> str:

@@ -15,17 +15,17 @@ from __future__ import annotations
 import os
 import selectors
 import shutil
-import tempfile
-from pathlib import Path
 import socket
+import tempfile
 import termios
 import time
 import tty
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import SimulatorError
-from .clock import DeviceClock
+from .clock import Clock
 
 
 class LinkFaults(Protocol):
@@ -38,7 +38,7 @@ class LinkFaults(Protocol):
 class Pacer:
     """Keeps a byte stream at baud/10 bytes per second and charges the byte times to the device clock."""
 
-    def __init__(self, baud: int, clock: DeviceClock) -> None:
+    def __init__(self, baud: int, clock: Clock) -> None:
         self.byte_seconds = 10.0 / baud if baud > 0 else 0.0
         self.clock = clock
         self._free_at = 0.0
@@ -64,7 +64,7 @@ class Pacer:
 class SerialEndpoint:
     """Serves one DUT over a pty (`pty`), a TCP port (`tcp:HOST:PORT`) or a serial device (`serial:PATH`)."""
 
-    def __init__(self, listen: str, baud: int, clock: DeviceClock, faults: LinkFaults | None = None,
+    def __init__(self, listen: str, baud: int, clock: Clock, faults: LinkFaults | None = None,
                  control: bool = False) -> None:
         self.rx = Pacer(baud, clock)
         self.tx = Pacer(baud, clock)

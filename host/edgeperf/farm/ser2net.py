@@ -13,8 +13,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from ..errors import ConfigError, LinkError
+from ..processes import stop_process
 
 INSTALL_HINT = "install ser2net >= 4 (Debian/Ubuntu: apt-get install ser2net)"
 
@@ -83,20 +85,14 @@ class Ser2netExport:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
             if proc.stderr is not None:
                 proc.stderr.close()
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
 
-    def __enter__(self) -> "Ser2netExport":
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -5,7 +5,7 @@ monitor: it boots when the monitor switches the supply on, talks 9600 baud to th
 emulated IO manager (or, with `--io-manager none`, directly on its own pty), draws a
 modelled current and pulses its timestamp line, which the monitor observes. The bench
 writes the true energy of every timed loop to `--truth` (JSON lines) for tests, and
-injects the faults `--fault` asks for (`bench_faults.py`). The monitor's pty is reached
+injects the faults `--fault` asks for (`faults.py`). The monitor's pty is reached
 through a stable path that survives a simulated unplug. Everything runs in real time,
 as on a lab bench.
 
@@ -28,18 +28,19 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from ..device.clock import DeviceClock, InferTruth
+from ..device.eembc import EembcDut
+from ..device.serial import Pacer, SerialEndpoint
 from ..errors import EdgeperfError
 from ..ports import MAX_INPUT, ReferencePort, infer_profile
 from ..runtimes import TflmRunner
-from .bench_faults import HELP, FaultPlan, parse_fault
 from .board import watch_stdin
 from .cost_model import CostModel
-from ..device.clock import DeviceClock, InferTruth
-from ..device.eembc import EembcDut
+from .faults import BenchFaultPlan, parse_fault, syntax
 from .iomanager import DIALECTS, IoManagerEmulator
 from .monitors import Lpm01aEmulator, OtiiEmulator, Ppk2Emulator
 from .power import PowerModel, Timeline, WindowTruth
-from ..device.serial import Pacer, SerialEndpoint
+
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m edgeperf.sim.bench", description=__doc__,
@@ -58,7 +59,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=0.005, help="relative Gaussian noise of each monitor sample")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--ppk2-channel", type=int, default=0, help="PPK2 logic input wired to the timestamp pin")
-    p.add_argument("--fault", action="append", default=[], metavar="KIND:WHEN[:ARG]", help=HELP)
+    p.add_argument("--fault", action="append", default=[], metavar="KIND:N[:ARG]", help="the faults of edgeperf.sim.faults: " + syntax("bench"))
     p.add_argument("--truth", type=Path, help="append the true energy of every timed loop here (JSON lines)")
     p.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes our stdin")
     return p
@@ -71,7 +72,7 @@ class MonitorPort:
     path, with the monitor reset; bytes on their way to the host pass the plan's rate faults.
     """
 
-    def __init__(self, plan: FaultPlan, directory: Path) -> None:
+    def __init__(self, plan: BenchFaultPlan, directory: Path) -> None:
         self.path = directory / "monitor"
         #: Where the host's bytes go (the monitor's command parser).
         self.feed: Callable[[bytes], None] = lambda data: None
@@ -129,7 +130,7 @@ class EnergyBoard:
     RESET_AT_CHUNK = 3
 
     def __init__(self, timeline: Timeline, port: ReferencePort, inference_ns: float, max_input: int,
-                 uart_baud: int, plan: FaultPlan, truth: Path | None) -> None:
+                 uart_baud: int, plan: BenchFaultPlan, truth: Path | None) -> None:
         self.timeline = timeline
         self.port = port
         self.inference_ns = inference_ns
@@ -244,7 +245,7 @@ class EnergyBoard:
         for kind in ("monitor-stall", "monitor-disconnect"):
             if timed and (fault := self.plan.take(kind)):
                 timer = threading.Timer(max(0.0, middle - self.timeline.now()), self.monitor_fault,
-                                        (kind, float(fault.arg)))  # type: ignore[arg-type]
+                                        (kind, fault.number))
                 timer.daemon = True  # an unplug that outlasts the bench must not keep it alive
                 timer.start()
         stop_here = None
@@ -287,7 +288,7 @@ class EnergyBoard:
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        plan = FaultPlan([parse_fault(spec) for spec in args.fault], args.seed)
+        plan = BenchFaultPlan([parse_fault(spec, "bench") for spec in args.fault], args.seed)
     except ValueError as exc:
         raise SystemExit(f"--fault: {exc}") from None
     if args.monitor == "otii" and any(f.kind in ("monitor-drop", "monitor-corrupt", "monitor-disconnect")

@@ -39,7 +39,7 @@ class CostModel:
     cycles_per_op: float = 2000.0
 
     @classmethod
-    def from_json(cls, path: Path, clock_mhz: float | None = None) -> "CostModel":
+    def from_json(cls, path: Path, clock_mhz: float | None = None) -> CostModel:
         """Load overrides from a JSON object with any of this class's fields."""
         try:
             data = json.loads(Path(path).read_text())

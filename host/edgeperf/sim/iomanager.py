@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .bench_faults import FaultPlan
+from .faults import BenchFaultPlan
 
 DIALECTS = ("arduino", "interface-board")
 #: Longest command line the emulated Arduino takes (its sketch reads into a small buffer).
@@ -31,14 +31,14 @@ class IoManagerEmulator:
     """Host side: `%`-terminated commands; DUT side: a UART at `dut_baud`."""
 
     def __init__(self, dialect: str, host_write: Callable[[bytes], None], to_dut: Callable[[bytes], None],
-                 dut_baud: int = 9600, plan: FaultPlan | None = None) -> None:
+                 dut_baud: int = 9600, plan: BenchFaultPlan | None = None) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {DIALECTS}")
         self.dialect = dialect
         self._host_write = host_write
         self._to_dut = to_dut
         self.dut_baud = dut_baud
-        self.plan = plan or FaultPlan([], 0)
+        self.plan = plan or BenchFaultPlan([], 0)
         #: Baud the DUT's UART really runs at; a mismatch garbles the relay, as on the bench.
         self.dut_uart_baud = 9600
         self._command = bytearray()

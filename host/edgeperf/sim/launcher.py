@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from ..errors import SimulatorError
-
-
-def terminate(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after 5 s: a simulator process never outlives its run."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+from ..processes import stop_process
 
 
 @dataclass
@@ -42,7 +32,7 @@ class VirtualBoardProcess:
     url: str = ""
     event: dict = field(default_factory=dict)
     _proc: subprocess.Popen[bytes] | None = None
-    _stderr: "tempfile._TemporaryFileWrapper[bytes] | None" = None
+    _stderr: tempfile._TemporaryFileWrapper[bytes] | None = None
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "edgeperf.sim.board", "--model", str(self.model), "--listen", self.listen,
@@ -58,7 +48,7 @@ class VirtualBoardProcess:
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         # stderr goes to a file: a chatty board must never block on a full pipe.
-        self._stderr = tempfile.NamedTemporaryFile(prefix="edgeperf-board-", suffix=".log")
+        self._stderr = tempfile.NamedTemporaryFile(prefix="edgeperf-board-", suffix=".log")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, env=env)
         assert self._proc.stdout is not None
@@ -87,7 +77,7 @@ class VirtualBoardProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        terminate(proc)
+        stop_process(proc)
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 stream.close()
@@ -98,7 +88,7 @@ class VirtualBoardProcess:
             self._stderr.close()
             self._stderr = None
 
-    def __enter__(self) -> "VirtualBoardProcess":
+    def __enter__(self) -> Self:
         self.start()
         return self
 

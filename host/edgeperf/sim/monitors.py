@@ -10,10 +10,12 @@ measurement noise, quantised as the real device's encoding quantises it.
 from __future__ import annotations
 
 import math
+import socket
 import threading
-from abc import ABC, abstractmethod
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 
@@ -167,14 +169,15 @@ def _scaled(value: float, power: int) -> float:
 class Lpm01aEmulator(_Streamer):
     """X-NUCLEO-LPM01A shell: host control, configuration checks, power switch, D7 events, stream."""
 
-    STANDALONE = {"help", "powershield", "version", "status", "psrst"}
+    STANDALONE: ClassVar[frozenset[str]] = frozenset({"help", "powershield", "version", "status", "psrst"})
 
     def __init__(self, timeline: Timeline, write: Writer, power: PowerSwitch, noise: float = 0.0,
                  seed: int = 1) -> None:
         super().__init__(timeline, write, power, noise, seed)
         self._line = bytearray()
         self.host_control = False
-        self.settings = {"freq": "100", "acqtime": "10", "output": "current", "format": "ascii_dec",
+        #: The shell's settings as it prints them; `eventsrc` is None until a marker input is chosen.
+        self.settings: dict[str, str | None] = {"freq": "100", "acqtime": "10", "output": "current", "format": "ascii_dec",
                          "volt": "3300m", "trigsrc": "sw", "eventsrc": None, "trigdelay": "1m"}
         self.rate = 100.0
         self._events = 0
@@ -283,8 +286,8 @@ class Lpm01aEmulator(_Streamer):
         self._ack(command)
 
     def _cmd_start(self, args: list[str], command: str) -> None:
-        freq = FREQS[self.settings["freq"]]
-        unlimited = lpm_number(self.settings["acqtime"]) in (0.0, math.inf)
+        freq = FREQS[str(self.settings["freq"])]
+        unlimited = lpm_number(str(self.settings["acqtime"])) in (0.0, math.inf)
         if self.settings["format"] == "ascii_dec" and (freq > 10_000 or (unlimited and freq > 5_000)):
             return self._error(command, "ascii_dec: at most 10 kHz, and 5 kHz for an unlimited acquisition")
         if self.settings["output"] == "energy" and freq > 10_000:
@@ -314,7 +317,7 @@ class Lpm01aEmulator(_Streamer):
         if self.settings["eventsrc"]:
             for t, level in self.timeline.edges_between(bounds[0], bounds[-1]):
                 if level == kind:
-                    index = int(math.floor((t - bounds[0]) * self.rate))
+                    index = math.floor((t - bounds[0]) * self.rate)
                     events[index] = events.get(index, 0) + 1
         cut = self.faults.take_cut(bounds[0], bounds[-1])
         if self.settings["format"] == "bin_hexa":
@@ -332,7 +335,7 @@ class Lpm01aEmulator(_Streamer):
             index = first + i + 1
             if index % 1000 == 0:
                 seconds = index / self.rate
-                out.append(f"TimeStamp: {int(seconds):03d}s {int(round(seconds * 1000)) % 1000:03d}ms, buff 00%\r\n\0")
+                out.append(f"TimeStamp: {int(seconds):03d}s {round(seconds * 1000) % 1000:03d}ms, buff 00%\r\n\0")
         self.send("".join(out))
 
     def _emit_binary(self, first: int, amps: np.ndarray) -> None:
@@ -341,7 +344,7 @@ class Lpm01aEmulator(_Streamer):
             out += bin_hexa(float(value)).to_bytes(2, "big")
             index = first + i + 1
             if index % 1000 == 0:
-                ms = int(round(index / self.rate * 1000))
+                ms = round(index / self.rate * 1000)
                 out += b"\xf0\xf3" + ms.to_bytes(4, "big") + b"\x00\xff\xff"
         with self._write_lock:
             self.write(bytes(out))
@@ -362,7 +365,7 @@ PPK2_CALIBRATION = {
 class Ppk2Emulator(_Streamer):
     """PPK2 in source-meter mode: opcode parser, metadata block, 100 kS/s words with counter and logic."""
 
-    PAYLOAD = {0x0D: 2, 0x0C: 1, 0x11: 1, 0x25: 5}
+    PAYLOAD: ClassVar[dict[int, int]] = {0x0D: 2, 0x0C: 1, 0x11: 1, 0x25: 5}
 
     def __init__(self, timeline: Timeline, write: Writer, power: PowerSwitch, noise: float = 0.0,
                  seed: int = 2, channel: int = 0) -> None:
@@ -467,7 +470,7 @@ class OtiiEmulator:
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
-    def _serve(self, client) -> None:  # type: ignore[no-untyped-def]
+    def _serve(self, client: socket.socket) -> None:
         import json
 
         buffer = b""

@@ -16,9 +16,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from ..errors import ConfigError, SimulatorError
-from .launcher import terminate
+from ..processes import stop_process
 
 #: 2^3 ns of device time per instruction (125 MIPS): close to a 120 MHz Cortex-M4, fast on the host.
 ICOUNT_SHIFT = 3
@@ -74,7 +75,7 @@ def build_firmware(board: QemuBoard, build_dir: Path | None = None) -> Path:
                       f"-DCMAKE_TOOLCHAIN_FILE={root / 'firmware' / 'cmake' / 'arm-none-eabi.cmake'}"])
     steps.append(["cmake", "--build", str(build_dir), "-j", str(os.cpu_count() or 1)])
     for cmd in steps:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode:
             raise SimulatorError(f"firmware build failed ({' '.join(cmd)}):\n{(proc.stdout + proc.stderr)[-3000:]}")
     return build_dir
@@ -104,7 +105,7 @@ class QemuProcess:
     extra_args: list[str] = field(default_factory=list)
     url: str = ""
     _proc: subprocess.Popen[bytes] | None = None
-    _log: "tempfile._TemporaryFileWrapper[bytes] | None" = None
+    _log: tempfile._TemporaryFileWrapper[bytes] | None = None
 
     def command(self, port: int) -> list[str]:
         return ["qemu-system-arm", "-machine", self.board.machine, "-display", "none", "-monitor", "none",
@@ -116,7 +117,7 @@ class QemuProcess:
         _require("qemu-system-arm", "qemu-system-arm")
         for _ in range(3):  # the free port can be taken between probing and binding
             port = _free_port()
-            self._log = tempfile.NamedTemporaryFile(prefix="edgeperf-qemu-", suffix=".log")
+            self._log = tempfile.NamedTemporaryFile(prefix="edgeperf-qemu-", suffix=".log")  # noqa: SIM115 - closed in stop()
             self._proc = subprocess.Popen(self.command(port), stdin=subprocess.DEVNULL, stdout=self._log,
                                           stderr=subprocess.STDOUT)
             if self._wait_listening(port):
@@ -142,12 +143,12 @@ class QemuProcess:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            terminate(proc)
+            stop_process(proc)
         if self._log is not None:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "QemuProcess":
+    def __enter__(self) -> Self:
         self.start()
         return self
 
