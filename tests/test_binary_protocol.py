@@ -367,3 +367,21 @@ def test_session_falls_back_to_ascii_when_binary_upload_fails(start_board):
         assert clean.infer(1, 0, timeout=30).results == fallback
     finally:
         clean.link.close()
+
+
+@pytest.mark.parametrize(("command", "answer"), [(b"db load \xb290%", "e-[Command 'db load' must be >0 bytes]"),
+                                               (b"infer \xb9 0%", "e-[Inference iterations must be >0]"),
+                                               (b"db load \xb3%", "e-[Command 'db load' must be >0 bytes]"),
+                                               (b"infer 1 \xb2%", "m-warmup-start-0")])
+def test_non_ascii_digits_on_the_wire_are_not_numbers(command, answer):
+    """0xB2, 0xB3 and 0xB9 decode to superscript digits, which Python's isdigit() accepts and int() refuses:
+    the board must answer like C's atoi (the number stops there) and keep serving."""
+    dut, out = _in_process_dut("kws01")
+    out.clear()
+    dut.feed(command)
+    reply = bytes(out).decode("ascii", errors="replace")
+    assert reply.endswith("m-ready\r\n"), reply
+    assert answer in reply, reply  # the number stopped at the byte, as the reference firmware's atoi does
+    out.clear()
+    dut.feed(b"name%")
+    assert b"m-name-dut-" in bytes(out)

@@ -71,6 +71,27 @@ def test_compare_sees_noise_and_a_ten_percent_slower_board(runs, tmp_path):
     assert "x0.909" in slow.stdout and "significant" in slow.stdout and "regression of 9.1 %" in slow.stdout
 
 
+@pytest.mark.parametrize("damage", ["error", "stub", "killed"])
+def test_compare_fails_when_a_benchmark_of_the_base_failed_or_vanished(runs, tmp_path, damage):
+    """A failed run (an error entry), a crashed run's stub (`runs: []`) and a killed run (one benchmark missing)."""
+    new = tmp_path / "new"
+    shutil.copytree(runs["perf"], new)
+    document = json.loads((new / "results.json").read_text())
+    if damage == "error":
+        document["runs"][1] = {**{k: document["runs"][1][k] for k in ("benchmark", "mode", "board")},
+                               "error": "DeviceError: the board stopped answering"}
+    elif damage == "stub":
+        document["runs"] = []
+    else:
+        document["runs"] = document["runs"][:1]
+    (new / "results.json").write_text(json.dumps(document))
+    gate = _cli("compare", str(runs["perf"]), str(new), "--fail-above", "5", cwd=tmp_path)
+    assert gate.returncode == 1, gate.stdout
+    assert "run 2: ic01 performance " in gate.stdout
+    assert ("failed: DeviceError" if damage == "error" else "missing") in gate.stdout
+    assert _cli("compare", str(runs["perf"]), str(new), cwd=tmp_path).returncode == 0  # no gate asked for
+
+
 def test_export_to_submission_tree(runs, tmp_path):
     out = tmp_path / "submission"
     for run in ("perf", "acc"):

@@ -222,7 +222,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .results.compare import compare, comparison_table
+    from .results.compare import compare, comparison_table, lost_runs
 
     folders = [Path(p) for p in args.results]
     rows = compare(folders, args.min_change / 100)
@@ -230,7 +230,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console.print(comparison_table(rows, len(folders)))
     for i, folder in enumerate(folders, start=1):
         console.print(f"run {i}: {folder}")
+    lost = lost_runs(folders)
+    for line in lost:
+        console.print(f"[red]{line}[/red]")
     worst = max((row.regression(i) for row in rows for i in range(1, len(folders))), default=0.0)
+    if args.fail_above is not None and lost:
+        console.print(f"[red]{len(lost)} benchmark(s) measured in run 1 were not measured later: --fail-above fails[/red]")
+        return 1
     if args.fail_above is not None and worst * 100 > args.fail_above:
         console.print(f"[red]regression of {worst * 100:.1f} % exceeds --fail-above {args.fail_above:g} %[/red]")
         return 1

@@ -234,6 +234,13 @@ class VirtualBoardLocation:
     faults: tuple[str, ...] = ()
     fault_seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.clock_mhz > 0:  # also refuses NaN
+            raise ConfigError(f"the virtual board's core clock must be above 0 MHz, not {self.clock_mhz:g} "
+                              "(--sim-clock-mhz)")
+        if self.time_scale < 0:
+            raise ConfigError(f"--sim-time-scale must be 0 or more, not {self.time_scale:g}")
+
     @property
     def url(self) -> str | None:
         return None  # the board's pty exists once it is started

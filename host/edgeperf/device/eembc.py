@@ -299,13 +299,16 @@ class EembcDut:
 
 
 def _atoi(text: str) -> int:
-    """C atoi: leading sign and digits, anything else stops the number (so 'abc' is 0)."""
+    """C atoi: leading sign and ASCII digits, anything else stops the number (so 'abc' is 0).
+
+    Only 0-9 count, as in C: `str.isdigit` also accepts the superscripts a byte such as 0xB2 decodes to.
+    """
     text = text.lstrip()
     sign, i = 1, 0
     if text[:1] in "+-" and text:
         sign, i = (-1 if text[0] == "-" else 1), 1
     digits = ""
-    while i < len(text) and text[i].isdigit():
+    while i < len(text) and "0" <= text[i] <= "9":
         digits += text[i]
         i += 1
     return sign * int(digits) if digits else 0

@@ -124,6 +124,28 @@ def _find(document: Document, benchmark: str, mode: str) -> Document | None:
     return next((r for r in document["runs"] if r["benchmark"] == benchmark and r.get(mode)), None)
 
 
+def _measured(document: Document) -> set[tuple[str, str]]:
+    """(benchmark, mode) of every run of `document` that finished with a measurement."""
+    return {(r["benchmark"], mode) for r in document["runs"] if not r.get("error")
+            for mode in (*Mode, "loadgen") if r.get(mode)}
+
+
+def lost_runs(folders: list[Path]) -> list[str]:
+    """Benchmarks the first folder measured that a later one did not: failed, crashed, killed, or left out.
+
+    A regression gate must fail on them: a benchmark that no longer runs is the worst regression.
+    """
+    documents = [load_document(folder) for folder in folders]
+    base = _measured(documents[0])
+    lost = []
+    for index, document in enumerate(documents[1:], start=2):
+        errors = {r["benchmark"]: r["error"] for r in document["runs"] if r.get("error")}
+        for bench, mode in sorted(base - _measured(document)):
+            why = f"failed: {errors[bench]}" if bench in errors else "missing (the run crashed, was killed or left it out)"
+            lost.append(f"run {index}: {bench} {mode} {why}")
+    return lost
+
+
 def compare(folders: list[Path], min_change: float = 0.01) -> list[Row]:
     """Rows of the comparison; ratios and verdicts are against the first folder."""
     documents = [load_document(folder) for folder in folders]

@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     profile = args.profile or infer_profile(runner.info)
     port = ReferencePort(profile, runner)
-    cost = CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz else CostModel()
+    cost = CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz is not None else CostModel()
     model = PowerModel(idle_a=args.idle_ma / 1000, active_a=args.active_ma / 1000, pulse_s=args.pulse_us / 1e6,
                        idle_level=0 if args.pulse_high else 1)
     timeline = Timeline(model)

@@ -67,7 +67,7 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
     profile = args.profile or infer_profile(runner.info)
     port = ReferencePort(profile, runner)
     cost = (CostModel.from_json(args.cost_model, args.clock_mhz) if args.cost_model
-            else CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz else CostModel())
+            else CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz is not None else CostModel())
     inference_ns = cost.latency_us(runner.info) * 1000
     faults = BoardFaultPlan.from_specs(args.fault, args.fault_seed)
     clock = DeviceClock(args.timer_start, faults.drift_ppm)

@@ -52,7 +52,7 @@ class CostModel:
         if "cycles_per_mac" in data:
             data["cycles_per_mac"] = {**base.cycles_per_mac, **data["cycles_per_mac"]}
         model = replace(base, **data)
-        return replace(model, clock_mhz=clock_mhz) if clock_mhz else model
+        return replace(model, clock_mhz=clock_mhz) if clock_mhz is not None else model
 
     def op_cycles(self, op: OpInfo) -> float:
         kind = "CONV_2D_1x1" if op.name == "CONV_2D" and op.kernel_area == 1 else op.name
