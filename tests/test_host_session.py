@@ -119,3 +119,30 @@ def test_infer_window_across_counter_wrap(start_board, tmp_path):
     assert reply.elapsed_us == truth["device_us"]
     assert len(reply.results) == 12
     session.link.close()
+
+
+def test_an_identity_garbled_on_the_link_is_asked_for_again():
+    """A byte corrupted in the first `profile` reply must not read as another model ('kws0\xff', not 'kws01')."""
+    from edgeperf.dut import DutSession
+    from stream_support import SilentLink
+
+    class Answering(SilentLink):
+        """Answers each `%`-terminated command with the next scripted reply, as a board on a noisy line would."""
+
+        def __init__(self, replies: list[bytes]) -> None:
+            self.replies, self.pending = replies, bytearray()
+
+        def write(self, data: bytes) -> None:
+            if data.endswith(b"%"):
+                self.pending += self.replies.pop(0)
+
+        def read(self, max_bytes: int, timeout: float) -> bytes:
+            chunk, self.pending = bytes(self.pending), bytearray()
+            return chunk or super().read(max_bytes, timeout)
+
+    link = Answering([b"m-name-dut-[acme]\r\nm-ready\r\n", b"m-profile-[x]\r\nm-model-[kws0\xff]\r\nm-ready\r\n",
+                      b"m-profile-[x]\r\nm-model-[kws01]\r\nm-ready\r\n", b"m-lap-us-12\r\nm-ready\r\n"])
+    session = DutSession(link)
+    identity = session.identify(boot_wait=0.01)
+    assert identity.model == "kws01" and identity.mode == "performance" and not link.replies
+    assert session.stats.command_retries == 1 and "garbled reply to 'profile'" in session.stats.faults[0]

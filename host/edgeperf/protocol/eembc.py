@@ -143,6 +143,16 @@ def parse_infer(lines: list[str], iterations: int, warmups: int) -> InferReply:
     return InferReply(iterations, warmups, t0, t1, results, extra)
 
 
+def _intact(value: str, command: str) -> str:
+    """A model name as received; one with a byte the link garbled (not ASCII) is asked for again.
+
+    Model names are ASCII benchmark names; a vendor or firmware string may legitimately be anything.
+    """
+    if "\ufffd" in value:
+        raise ProtocolError(f"garbled reply to {command!r}: {value!r}")
+    return value
+
+
 def check_energy_reply(lines: list[str], iterations: int) -> None:
     """An energy build's `infer` reply: no timestamps to parse, but it must be complete and error-free.
 
@@ -246,7 +256,7 @@ class EembcClient:
                 model = m.group(1)
         if model is None:
             raise ProtocolError(f"no m-model-[...] line in reply to 'profile': {lines!r}")
-        return profile or "", model
+        return profile or "", _intact(model, "profile")
 
     def timestamp_mode(self, timeout: float = 2.0) -> str:
         """Ask for a timestamp: a performance build prints `m-lap-us-N`, an energy build only pulses a pin."""

@@ -20,25 +20,47 @@ class Journal:
         self.path = path
         self.records: list[dict[str, Any]] = []
         if path.exists():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            entries = []
-            for line in lines:
-                try:
-                    entries.append(json.loads(line))
-                except ValueError:
-                    break  # a torn final line from an interrupted write
+            entries, good = self._read(path)
             if not entries or entries[0].get("header") != header:
                 raise ConfigError(
                     f"{path} belongs to another run (benchmark, model or dataset differ): "
                     f"journal header {entries[0].get('header') if entries else None}, this run {header}"
                 )
             self.records = entries[1:]
-            good = sum(len(line) + 1 for line in lines[: len(entries)])
             with path.open("r+b") as handle:  # drop the torn tail so new records start on a clean line
                 handle.truncate(good)
+                if good and not self._ends_a_line(handle, good):
+                    handle.write(b"\n")
         self._handle = path.open("a", encoding="utf-8")
         if not self.records and path.stat().st_size == 0:
             self._write({"header": header})
+
+    @staticmethod
+    def _read(path: Path) -> tuple[list[dict[str, Any]], int]:
+        """The records up to the first torn or unreadable line, and the byte offset where that line starts.
+
+        Offsets are counted in bytes, so a journal whose lines an editor turned into CRLF resumes intact.
+        """
+        entries: list[dict[str, Any]] = []
+        good = 0
+        for number, line in enumerate(path.read_bytes().splitlines(keepends=True), start=1):
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a torn final line from an interrupted write (or bytes that are not UTF-8)
+                break
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{path} line {number}: {type(entry).__name__} where a journal record (a JSON "
+                                  "object) belongs; the journal was edited by hand: restore it or start a new run")
+            entries.append(entry)
+            good += len(line)
+        return entries, good
+
+    @staticmethod
+    def _ends_a_line(handle: Any, size: int) -> bool:
+        handle.seek(size - 1)
+        ends = handle.read(1) == b"\n"
+        handle.seek(size)
+        return ends
 
     def _write(self, record: dict[str, Any]) -> None:
         self._handle.write(json.dumps(record, sort_keys=True) + "\n")
