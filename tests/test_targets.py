@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -47,12 +44,7 @@ def test_a_virtual_board_and_its_workload_must_name_the_same_model():
 
 
 @pytest.mark.parametrize("clock", [0.0, -120.0, float("nan")])
-def test_a_virtual_board_clock_must_be_positive(clock, tmp_path):
-    """0 MHz used to run at the default 120 MHz and be recorded as 0: refused before anything starts."""
+def test_a_virtual_board_clock_must_be_positive(clock):
+    """0 MHz used to run at the default 120 MHz and be recorded as 0 (the CLI's case: test_cli_bad_input.py)."""
     with pytest.raises(ConfigError, match="above 0 MHz"):
         Target.virtual("kws01", clock_mhz=clock)
-    proc = subprocess.run([sys.executable, "-m", "edgeperf.cli", "run", "-b", "kws01", "--sim-clock-mhz", str(clock),
-                           "--results", str(tmp_path / "res")], env=dict(os.environ, PYTHONPATH=str(REPO / "host")),
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "above 0 MHz" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
-    assert not (tmp_path / "res").exists()

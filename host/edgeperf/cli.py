@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,6 +148,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _positive(kind: type[int | float]) -> Callable[[str], int | float]:
+    """An argparse type: a number above 0, checked before anything is opened or started."""
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        return value
+    return parse
+
+
+def _at_least_zero(kind: type[int]) -> Callable[[str], int]:
+    """An argparse type: a count of 0 or more."""
+    def parse(text: str) -> int:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+        return value
+    return parse
+
+
+def _model_file(text: str) -> str:
+    """An argparse type: a model file that exists (a missing one used to fail deep inside the run)."""
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no model file at {text}")
+    return text
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `verify`."""
     parser.add_argument("--benchmark", "-b", action="append", choices=list(BENCHMARKS),
@@ -154,8 +182,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", type=Mode, default=Mode.PERFORMANCE, choices=list(Mode))
     parser.add_argument("--port", "-p", help="board link URL (/dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT); "
                         "default: start a virtual board")
-    parser.add_argument("--baud", type=int, help="baud rate (default: the benchmark's reference performance-mode rate)")
-    parser.add_argument("--model", help="the .tflite flashed on the board (virtual board: the model it runs)")
+    parser.add_argument("--baud", type=_positive(int), help="baud rate (default: the benchmark's reference performance-mode rate)")
+    parser.add_argument("--model", type=_model_file,
+                        help="the .tflite flashed on the board (virtual board: the model it runs)")
     parser.add_argument("--dataset", help="dataset root in the MLPerf Tiny layout (default: the bundled sample sets)")
     parser.add_argument("--results", help="results folder to create (default: results/<timestamp>)")
     parser.add_argument("--golden", nargs="?", const="tflite-micro,litert", metavar="RUNTIMES",
@@ -164,10 +193,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="RESULTS_DIR",
                         help="continue an interrupted accuracy run in its results folder, from its journals")
     parser.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
-    parser.add_argument("--warmups", type=int, help="warm-up inferences before each window")
+    parser.add_argument("--warmups", type=_at_least_zero(int), help="warm-up inferences before each window")
     parser.add_argument("--scenario", choices=["singlestream", "multistream", "offline", "server"],
                         help="run under MLCommons LoadGen in this scenario (edge/MCU settings profile)")
-    parser.add_argument("--query-timeout", type=float, default=60.0,
+    parser.add_argument("--query-timeout", type=_positive(float), default=60.0,
                         help="--scenario: seconds one query may take before the board counts as hung (default 60)")
     parser.add_argument("--sim-time-scale", type=float,
                         help=f"virtual board: wall seconds per modelled device second (default {DEFAULT_SIM_TIME_SCALE}; "
@@ -177,7 +206,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "stall:2:upload, reset-upload:2, reset-infer:3, hang:2, disconnect:2, drift:100 "
                              "(python -m edgeperf.sim.board --help lists them all)")
     parser.add_argument("--sim-fault-seed", type=int, default=0, help="virtual board: seed of the fault RNG")
-    parser.add_argument("--max-recoveries", type=int, default=RecoveryPolicy.max_recoveries,
+    parser.add_argument("--max-recoveries", type=_at_least_zero(int), default=RecoveryPolicy.max_recoveries,
                         help="recoveries from link or board faults (reopen, reset, re-identify) allowed per board "
                              "before the run stops (default %(default)s)")
     parser.add_argument("--sim-clock-mhz", type=float, default=120.0,
@@ -296,7 +325,7 @@ def make_parser() -> argparse.ArgumentParser:
     exp.add_argument("--system", required=True)
     exp.set_defaults(func=cmd_export)
     agent = sub.add_parser("agent", help="serve a model as a DUT from this machine (LiteRT), over TCP or a serial device")
-    agent.add_argument("--model", required=True, help=".tflite model to serve")
+    agent.add_argument("--model", required=True, type=_model_file, help=".tflite model to serve")
     agent.add_argument("--profile", choices=["kws01", "vww01", "ic01", "ad01"], help="default: from the model's shapes")
     agent.add_argument("--listen", default="tcp:127.0.0.1:7000",
                        help="tcp:HOST:PORT (default %(default)s; port 0 picks one) or serial:/dev/ttyGS0")
