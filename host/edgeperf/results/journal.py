@@ -20,7 +20,7 @@ class Journal:
         self.path = path
         self.records: list[dict[str, Any]] = []
         if path.exists():
-            entries, good = self._read(path)
+            entries, good, ends_line = self._read(path)
             if not entries or entries[0].get("header") != header:
                 raise ConfigError(
                     f"{path} belongs to another run (benchmark, model or dataset differ): "
@@ -29,20 +29,22 @@ class Journal:
             self.records = entries[1:]
             with path.open("r+b") as handle:  # drop the torn tail so new records start on a clean line
                 handle.truncate(good)
-                if good and not self._ends_a_line(handle, good):
+                if not ends_line:
+                    handle.seek(good)
                     handle.write(b"\n")
         self._handle = path.open("a", encoding="utf-8")
         if not self.records and path.stat().st_size == 0:
             self._write({"header": header})
 
     @staticmethod
-    def _read(path: Path) -> tuple[list[dict[str, Any]], int]:
-        """The records up to the first torn or unreadable line, and the byte offset where that line starts.
+    def _read(path: Path) -> tuple[list[dict[str, Any]], int, bool]:
+        """The records up to the first torn or unreadable line, the byte offset where that line starts, and
+        whether the last kept line ends with its newline.
 
         Offsets are counted in bytes, so a journal whose lines an editor turned into CRLF resumes intact.
         """
         entries: list[dict[str, Any]] = []
-        good = 0
+        good, ends_line = 0, True
         for number, line in enumerate(path.read_bytes().splitlines(keepends=True), start=1):
             try:
                 entry = json.loads(line)
@@ -53,14 +55,8 @@ class Journal:
                                   "object) belongs; the journal was edited by hand: restore it or start a new run")
             entries.append(entry)
             good += len(line)
-        return entries, good
-
-    @staticmethod
-    def _ends_a_line(handle: Any, size: int) -> bool:
-        handle.seek(size - 1)
-        ends = handle.read(1) == b"\n"
-        handle.seek(size)
-        return ends
+            ends_line = line.endswith(b"\n")
+        return entries, good, ends_line
 
     def _write(self, record: dict[str, Any]) -> None:
         self._handle.write(json.dumps(record, sort_keys=True) + "\n")

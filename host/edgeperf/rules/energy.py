@@ -108,7 +108,7 @@ class EdgeTimedWindows:
             self._ensure_input(data, "probe input")
             return probe(loop, self.settings, self.progress, None)
 
-        return trusted(self.session, what, body, self.settings.max_fault_repeats)[0]
+        return trusted(self.session, what, body, self.settings.max_fault_repeats)
 
     def window(self, what: str, data: bytes, iterations: int, latency_us: float) -> Timed[_Loop]:
         """One loop of a window on the resident input `data`, repeated until it can be trusted."""
@@ -117,7 +117,7 @@ class EdgeTimedWindows:
             loop = self._loop(iterations, self.settings.warmups, latency_us, iterations * latency_us / 1e6)
             return Timed(loop, loop.energy.seconds * 1e6)
 
-        return trusted(self.session, what, body, self.settings.max_fault_repeats)[0]
+        return trusted(self.session, what, body, self.settings.max_fault_repeats)
 
     def _ensure_input(self, data: bytes, what: str) -> None:
         """Upload `data` unless the board holds it (a recovery that rebooted the board emptied its buffer)."""

@@ -95,21 +95,18 @@ def probe(loop: ProbeLoop, settings: WindowSettings, progress: Progress, confirm
     return again
 
 
-def trusted(session: DutSession, what: str, body: Callable[[], T], max_rejections: int) -> tuple[T, list[str]]:
+def trusted(session: DutSession, what: str, body: Callable[[], T], max_rejections: int) -> T:
     """`session.measure`, plus repeats of a measurement the rule rejected although the board is fine.
 
     A rejection (e.g. an energy window with a spurious edge) needs no recovery, only a repeat,
     at most `max_rejections` times; the last rejection is passed up when every repeat was rejected.
     """
-    faults: list[str] = []
     for attempt in range(max_rejections + 1):
         try:
-            value, seen = session.measure(what, body)
-            return value, faults + seen
+            return session.measure(what, body)[0]
         except MeasurementRejected as exc:
             if attempt == max_rejections:
                 raise type(exc)(f"{max_rejections + 1} attempts at {what} were all rejected; last: {exc}") from exc
-            faults.append(f"{what} rejected: {exc}")
     raise AssertionError("unreachable")
 
 
