@@ -17,6 +17,7 @@ import pytest
 from edgeperf.benchmarks import get_benchmark
 from edgeperf.bundled import bundled_samples
 from edgeperf.datasets import read_dataset
+from edgeperf.results.schema import SCHEMA
 from edgeperf.rules.accuracy import compute_metrics
 from edgeperf.ports import ReferencePort
 from edgeperf.runtimes import TflmRunner
@@ -127,11 +128,12 @@ def test_resume_refuses_a_journal_of_another_dataset(tmp_path):
     results = tmp_path / "res"
     folder = results / "kws01" / "accuracy"
     folder.mkdir(parents=True)
-    (results / "results.json").write_text("{}")
+    (results / "results.json").write_text(json.dumps({
+        "schema": SCHEMA, "mode": "accuracy", "runs": [],
+        "options": {"mode": "accuracy", "benchmark": ["kws01"], "sim_time_scale": 0.0}}))
     (folder / "journal.jsonl").write_text(json.dumps({"header": {"benchmark": "kws01", "model_sha256": "x",
                                                                   "dataset": "y"}}) + "\n")
-    proc = _cli("run", "--mode", "accuracy", "-b", "kws01", "--sim-time-scale", "0", "--resume", str(results),
-                cwd=tmp_path)
+    proc = _cli("run", "--resume", str(results), cwd=tmp_path)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1
     assert "belongs to another run" in json.loads((results / "results.json").read_text())["runs"][0]["error"]

@@ -20,6 +20,7 @@ from .errors import ConfigError, EdgeperfError
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
 from .modes import Mode
 from .results import ResultsFolder
+from .results.resume import interrupted_run
 from .results.terminal import print_summary
 from .rules.energy import EnergySettings
 from .rules.performance import PerformanceSettings
@@ -101,8 +102,56 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
             for name in names]
 
 
+#: Parsed values that are not options of the run itself: where its results go, and the parser's own entries.
+_NOT_RUN_OPTIONS = frozenset({"command", "func", "golden_default", "resume", "results", "given"})
+
+
+#: Options that say where the board is and how it is driven, not what runs: a resume may change them (a board
+#: re-plugged at another port); the journal's board check still refuses a different board behind them.
+_WHERE_OPTIONS = frozenset({"port", "target", "labgrid_place", "labgrid_coordinator", "labgrid_reserve", "no_reset",
+                            "parallel", "max_recoveries", "query_timeout", "sim_time_scale", "sim_fault",
+                            "sim_fault_seed"})
+
+
+def _recorded(name: str, value: object) -> object:
+    """An option as results.json records it: paths absolute (a resume may start elsewhere), the mode by name."""
+    if name in ("model", "dataset") and isinstance(value, str):
+        return str(Path(value).resolve())
+    return str(value) if isinstance(value, Mode) else value
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, object]:
+    return {name: _recorded(name, value) for name, value in vars(args).items() if name not in _NOT_RUN_OPTIONS}
+
+
+def _resume(args: argparse.Namespace) -> tuple[ResultsFolder, list[dict[str, object]]]:
+    """Continue the run recorded in --resume's folder with its own options; an option given again must agree.
+
+    Returns the folder and the finished runs it keeps; `args` is completed with the recorded options.
+    """
+    if args.results:
+        raise ConfigError("--resume continues in the folder it names: drop --results")
+    run = interrupted_run(Path(args.resume))
+    given = {name: _recorded(name, getattr(args, name)) for name in args.given if name not in _NOT_RUN_OPTIONS}
+    conflicts = run.conflicts({name: value for name, value in given.items() if name not in _WHERE_OPTIONS})
+    if conflicts:
+        raise ConfigError(f"--resume {run.folder} continues the run recorded there, and these options contradict "
+                          f"it: {'; '.join(conflicts)}. Drop them (the recorded ones are used), or start a new run")
+    for name, value in run.options.items():
+        if name in vars(args) and name not in _NOT_RUN_OPTIONS and name not in given:
+            setattr(args, name, Mode(str(value)) if name == "mode" else value)
+    names = args.benchmark or list(BENCHMARKS)
+    if len(set(names)) < len(names):
+        raise ConfigError("a run of one benchmark on several boards cannot be resumed: start a new run")
+    args.benchmark = run.remaining(names)
+    return ResultsFolder(run.folder), run.finished
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
+    kept: list[dict[str, object]] = []
+    if args.resume:
+        folder, kept = _resume(args)
     if getattr(args, "golden_default", False):
         args.mode, args.golden = Mode.ACCURACY, args.golden or "tflite-micro,litert"
     if args.scenario and args.mode is Mode.ENERGY:
@@ -123,11 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                           "--labgrid-place and --board, and use performance or accuracy mode")
     for target in targets:
         target.recovery = replace(target.recovery, max_recoveries=args.max_recoveries)
-    if args.resume:
-        folder = ResultsFolder(Path(args.resume))
-        if not folder.path.is_dir():
-            raise ConfigError(f"{folder.path} does not exist: nothing to resume")
-    else:
+    if not args.resume:
         folder = ResultsFolder.create(Path(args.results) if args.results else None)
     if args.quick:
         console.print("[yellow]--quick: 1 s windows for development; these results are NOT under MLPerf Tiny rules.[/yellow]")
@@ -138,7 +183,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         document = runner(args.parallel)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
                            golden=tuple(args.golden.split(",")) if args.golden else (), scenario=args.scenario,
                            profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
-                                           query_timeout_s=args.query_timeout))
+                                           query_timeout_s=args.query_timeout),
+                           options=_run_options(args), kept=kept)
     print_summary(console, document)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")
@@ -336,9 +382,23 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _given_options(argv: list[str] | None) -> set[str]:
+    """The options typed on this command line: argparse cannot tell a default from a value given equal to it,
+    so the line is parsed again by a parser whose options have no defaults."""
+    probe = make_parser()
+    for action in probe._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for option in sub._actions:
+                    option.default = argparse.SUPPRESS
+    return set(vars(probe.parse_args(argv)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "resume", None):
+        args.given = _given_options(argv)
     try:
         return int(args.func(args))
     except EdgeperfError as exc:

@@ -97,6 +97,11 @@ def _check_board(identity: Identity, bench: Benchmark, url: str, mode: Mode) -> 
                           "timestamp pin. Flash an energy-mode build (EE_CFG_ENERGY_MODE=1).")
 
 
+#: Board facts that say how this run reaches and drives the board, not what it computes or how fast:
+#: a resumed run may differ in them (a board re-plugged at another port, the faults injected on a virtual one).
+_DRIVING_DETAILS = frozenset({"url", "description", "sim_time_scale", "sim_faults", "sim_fault_seed"})
+
+
 def _on_board(run: _Run, url: str, measure: Callable[[DutSession], None]) -> None:
     """Open a session with the board at `url` (performance or accuracy build), identify it, and measure."""
     target = run.target
@@ -132,8 +137,9 @@ def _accuracy(run: _Run, url: str) -> None:
         check = GoldenCheck(bench.name, target.model, run.golden)
 
     def measure(session: DutSession) -> None:
+        board = {k: v for k, v in run.record.board.items() if k not in _DRIVING_DETAILS}
         journal = Journal(run.folder.file(bench.name, "accuracy", "journal.jsonl"),
-                          journal_header(bench, target.model, run.files))
+                          journal_header(bench, target.model, run.files, board))
         try:
             result = run_accuracy(session, bench, run.files, journal, run.progress, check)
         finally:
@@ -271,10 +277,15 @@ def new_document(mode: Mode | str, settings: PerformanceSettings | EnergySetting
 
 def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettings | EnergySettings,
             folder: ResultsFolder, progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
-            scenario: str | None = None, profile: EdgeProfile | None = None) -> Document:
-    """Run every target in turn; results.json and results.txt are rewritten after each one."""
-    document = new_document(mode, settings, command, scenario)
-    runs: list[Document] = []
+            scenario: str | None = None, profile: EdgeProfile | None = None, options: Document | None = None,
+            kept: list[Document] | None = None) -> Document:
+    """Run every target in turn; results.json and results.txt are rewritten after each one.
+
+    `options` records what started the run, so `--resume` can continue it; `kept` are the finished runs of
+    the run being resumed, which stay in results.json as they were.
+    """
+    document = new_document(mode, settings, command, scenario, options=options or {})
+    runs: list[Document] = list(kept or [])
     document["runs"] = runs
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:

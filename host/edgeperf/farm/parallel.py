@@ -52,15 +52,17 @@ def _child(conn: Connection, target: Target, mode: str, settings: PerformanceSet
 
 def run_parallel(targets: list[Target], mode: str, settings: PerformanceSettings, folder: ResultsFolder,
                  progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
-                 scenario: str | None = None, profile: EdgeProfile | None = None) -> Document:
+                 scenario: str | None = None, profile: EdgeProfile | None = None, options: Document | None = None,
+                 kept: list[Document] | None = None) -> Document:
     """Like `run.run_all`, but every target runs at the same time in its own process."""
     urls = [t.url for t in targets if t.url]
     shared = sorted({u for u in urls if urls.count(u) > 1})
     if shared:
         raise ConfigError(f"--parallel: several targets use {shared[0]}; a board runs one benchmark at a time, "
                           "so give each target its own board (--target BENCH@URL) or drop --parallel")
-    document = new_document(mode, settings, command, scenario,
+    document = new_document(mode, settings, command, scenario, options=options or {},
                             parallel={"boards": len(targets), "processes": len(targets)})
+    document["runs"] = list(kept or [])
     folder.write_json("results.json", document)
     context = multiprocessing.get_context("fork")
     entries: list[Document | None] = [None] * len(targets)
@@ -88,7 +90,7 @@ def run_parallel(targets: list[Target], mode: str, settings: PerformanceSettings
                 conn.close()
                 child.join()
                 entries[index] = entry
-                document["runs"] = [e for e in entries if e is not None]
+                document["runs"] = list(kept or []) + [e for e in entries if e is not None]
                 folder.write_json("results.json", document)
                 folder.write_text("results.txt", run_summary(document["runs"]))
                 progress.status(f"{entry['benchmark']} done{' (failed)' if entry.get('error') else ''}")

@@ -21,11 +21,10 @@ class Journal:
         self.records: list[dict[str, Any]] = []
         if path.exists():
             entries, good, ends_line = self._read(path)
-            if not entries or entries[0].get("header") != header:
-                raise ConfigError(
-                    f"{path} belongs to another run (benchmark, model or dataset differ): "
-                    f"journal header {entries[0].get('header') if entries else None}, this run {header}"
-                )
+            recorded = entries[0].get("header") if entries else None
+            if recorded != header:
+                raise ConfigError(f"{path} belongs to another run: {_differences(recorded, header)}; resume with "
+                                  "the board and settings that wrote it, or start a new run")
             self.records = entries[1:]
             with path.open("r+b") as handle:  # drop the torn tail so new records start on a clean line
                 handle.truncate(good)
@@ -69,3 +68,18 @@ class Journal:
 
     def close(self) -> None:
         self._handle.close()
+
+
+def _differences(recorded: object, header: dict[str, Any], where: str = "") -> str:
+    """What differs between a journal's header and this run's, key by key (nested keys dotted)."""
+    if not isinstance(recorded, dict):
+        return f"the journal has no header (its first line is {recorded!r})"
+    found = []
+    for key in sorted(set(recorded) | set(header)):
+        mine, theirs = header.get(key), recorded.get(key)
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            if mine != theirs:
+                found.append(_differences(theirs, mine, f"{where}{key}."))
+        elif mine != theirs:
+            found.append(f"{where}{key} was {theirs!r} in the journal, is {mine!r} now")
+    return "; ".join(found)

@@ -163,11 +163,14 @@ class AccuracyResult(RuleResult):
     latencies_us: list[float | None] = field(default_factory=list)
     #: Per file: the faults met while measuring it (each touched measurement was taken again).
     faults: list[list[str]] = field(default_factory=list)
+    #: A resumed run: how the board was shown to be the one that wrote the journal.
+    resume_check: str | None = None
 
     def _measured(self) -> dict[str, object]:
         return {
             "files": self.files,
             "resumed_files": self.resumed_files,
+            "resume_check": self.resume_check,
             "metrics": {name: {"value": value, "unit": "%" if name == "top1" else "1"}
                         for name, value in self.metrics.items()},
             "golden": self.golden,

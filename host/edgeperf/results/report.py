@@ -41,7 +41,7 @@ def load_document(folder: Path) -> dict:
         document = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable edgeperf results file ({exc})") from exc
-    if not str(document.get("schema", "")).startswith("edgeperf.results/"):
+    if not isinstance(document, dict) or not str(document.get("schema", "")).startswith("edgeperf.results/"):
         raise ConfigError(f"{path} is not an edgeperf results file (no edgeperf.results schema)")
     return document
 

@@ -34,6 +34,9 @@ DEADLINE = Deadline(unknown_seconds=60.0, cap_seconds=60.0)
 #: A sample's device time this far (relative) from the last one is measured again and kept only when confirmed:
 #: a digit lost or doubled in an `m-lap-us` line moves it by far more.
 LATENCY_TOLERANCE = 0.5
+#: A resumed run's re-measured sample may take at most this factor more or less device time than the journal
+#: says: a board at another clock or with another build is refused, timing noise and warm-up are not.
+SAME_BOARD_SPEED = 1.5
 
 
 def compute_metrics(benchmark: Benchmark, scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -151,9 +154,11 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
     done = {record["file"]: record for record in journal.records}
     resumed = len(done)
     total_windows = len(files) * benchmark.windows_per_file
-    progress.begin(total=total_windows, description=f"{benchmark.name} accuracy")
+    progress.begin(total=total_windows + (benchmark.windows_per_file if resumed else 0),
+                   description=f"{benchmark.name} accuracy")
     progress.advance(resumed * benchmark.windows_per_file)
     sampler = _Sampler(session, benchmark, progress)
+    resume_check = _same_board(sampler, files, done) if resumed else None
     for item in files:
         if item.path.name not in done:
             done[item.path.name] = record = sampler.file(item, golden)
@@ -166,9 +171,33 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
                           metrics=metrics, checks=_checks(benchmark, metrics, len(files)), resumed_files=resumed,
                           golden=_golden_summary(golden, ordered, total_windows) if golden else {},
                           latencies_us=[r.get("latency_us") for r in ordered],
-                          faults=[r.get("faults", []) for r in ordered])
+                          faults=[r.get("faults", []) for r in ordered], resume_check=resume_check)
 
 
-def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile]) -> dict[str, str]:
+def _same_board(sampler: _Sampler, files: list[DatasetFile], done: dict[str, dict]) -> str:
+    """Measure the first journalled file again: a board whose scores differ runs another model, one whose time
+    differs by far runs at another clock or build. This is the only model check when the model file is unknown."""
+    item = next(f for f in files if f.path.name in done)
+    kept, again = done[item.path.name], sampler.file(item, None)
+    if again["scores"] != kept["scores"]:
+        raise ConfigError(f"the board scores {item.path.name} as {again['scores']}, but the journal that is resumed "
+                          f"has {kept['scores']}: this board runs another model than the run that wrote "
+                          f"{sampler.benchmark.name}'s journal; resume on that board, or start a new run")
+    before, now = kept.get("latency_us"), again.get("latency_us")
+    if isinstance(before, float) and isinstance(now, float) and not (
+            before / SAME_BOARD_SPEED <= now <= before * SAME_BOARD_SPEED):
+        raise ConfigError(f"one inference of {item.path.name} takes {now / 1000:.1f} ms on this board, but "
+                          f"{before / 1000:.1f} ms in the journal that is resumed: the board runs at another clock or "
+                          "with another build; resume on the board and settings that wrote it, or start a new run")
+    timing = f", {now / 1000:.1f} ms against {before / 1000:.1f} ms" if isinstance(before, float) and \
+        isinstance(now, float) else ""
+    return f"{item.path.name} measured again on resume: the same scores{timing}"
+
+
+def journal_header(benchmark: Benchmark, model: Path | None, files: list[DatasetFile],
+                   board: dict[str, object]) -> dict[str, object]:
+    """What a resumed run must share with the one that wrote the journal: benchmark, model, dataset, and the
+    board's identity and settings (`board`: its name, profile, build, description file, clock, baud ...)."""
     model_hash = hashlib.sha256(model.read_bytes()).hexdigest() if model else "unknown"
-    return {"benchmark": benchmark.name, "model_sha256": model_hash, "dataset": dataset_fingerprint(files)}
+    return {"benchmark": benchmark.name, "model_sha256": model_hash, "dataset": dataset_fingerprint(files),
+            "board": board}
