@@ -77,3 +77,14 @@ def test_incomplete_sequence_is_a_protocol_error():
         parse_infer(SEQ[:4], 10, 2)
     with pytest.raises(ProtocolError):
         parse_infer(SEQ, 11, 2)
+
+
+@pytest.mark.parametrize("line, damaged", [
+    ("m--ready", True), ("m-rady", True), ("m-re\ufffddy", True), ("xm-readyx", True), ("m-ready", False),
+    ("m-load-done", False), ("m-lap-us-123", False), ("m-name-dut-[x]", False), ("e-[bad]", False), ("", False),
+    ("ready", False), ("mready", True), ("Ready!", False),
+])
+def test_only_a_damaged_m_ready_ends_a_reply_early(line, damaged):
+    from edgeperf.protocol.eembc import garbled_ready
+
+    assert garbled_ready(line) is damaged

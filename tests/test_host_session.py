@@ -146,3 +146,56 @@ def test_an_identity_garbled_on_the_link_is_asked_for_again():
     identity = session.identify(boot_wait=0.01)
     assert identity.model == "kws01" and identity.mode == "performance" and not link.replies
     assert session.stats.command_retries == 1 and "garbled reply to 'profile'" in session.stats.faults[0]
+
+
+class ReplyGarbler:
+    """A real TCP relay between host and board that damages the `m-ready` ending the reply to one command."""
+
+    def __init__(self, upstream_port: int, command: bytes, damaged: bytes) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.upstream_port, self.command, self.damaged = upstream_port, command, damaged
+        self.armed = threading.Event()
+        self.done = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        client, _ = self.server.accept()
+        board = socket.create_connection(("127.0.0.1", self.upstream_port))
+        threading.Thread(target=self._to_board, args=(client, board), daemon=True).start()
+        reply = b""
+        while data := board.recv(4096):
+            if self.armed.is_set() and not self.done:
+                reply += data
+                if b"m-ready\r\n" not in reply:
+                    continue  # hold the reply until its end can be damaged
+                data, self.done = reply.replace(b"m-ready", self.damaged, 1), True
+            client.sendall(data)
+
+    def _to_board(self, src: socket.socket, dst: socket.socket) -> None:
+        sent = b""
+        while data := src.recv(4096):
+            sent = (sent + data)[-64:]
+            if sent.endswith(self.command + b"%"):
+                self.armed.set()
+            dst.sendall(data)
+
+
+@pytest.mark.parametrize("damaged", [b"m--ready", b"m-rady", b"m-re\xffdy", b"xm-ready"])
+def test_a_garbled_end_of_reply_is_a_fault_at_once(start_board, tmp_path, damaged):
+    """The reply is over when its `m-ready` arrives damaged: the session recovers at once instead of waiting out
+    the command's deadline (120 s here, as during the latency probe, when no latency is known yet)."""
+    import time
+
+    board = start_board("kws01", listen="tcp:127.0.0.1:0")
+    relay = ReplyGarbler(int(board.url.rsplit(":", 1)[1]), b"infer 1 0", damaged)
+    session = _session(f"socket://127.0.0.1:{relay.port}", tmp_path)
+    session.identify()
+    session.upload(read_dataset(bundled_samples(), get_benchmark("kws01"))[0].read())
+    started = time.monotonic()
+    reply, faults = session.measure("probe", lambda: session.infer(1, 0, 120.0))
+    waited = time.monotonic() - started
+    session.link.close()
+    assert relay.done and len(reply.results) == 12
+    assert "ended with a garbled 'm-ready'" in faults[0] and session.stats.resets_sent == 0
+    assert waited < 60, f"the session waited {waited:.0f} s for a reply that had already ended"

@@ -53,6 +53,28 @@ def check_command(command: str) -> None:
         raise ProtocolError(f"command {command!r} contains a terminator, CR/LF or a non-printable character")
 
 
+def edits(a: str, b: str) -> int:
+    """Levenshtein distance: how many bytes lost, added or changed turn `a` into `b`."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        diagonal, row[0] = row[0], i
+        for j, y in enumerate(b, start=1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
+    return row[-1]
+
+
+def garbled_ready(line: str) -> bool:
+    """A line one byte fault away from `m-ready` (`mready`), or two if it kept a dash (`m--ready`, `m-rdy`):
+    the reply's end, damaged. Waiting for an intact `m-ready` would only run into the command's timeout.
+
+    A debug print such as `ready` is two faults away but has no dash, so it stays a stray line.
+    """
+    if line == READY or abs(len(line) - len(READY)) > 2:
+        return False
+    distance = edits(line, READY)
+    return distance <= 1 or (distance == 2 and "-" in line)
+
+
 def is_error(line: str) -> bool:
     return line.startswith("e-")
 
@@ -220,6 +242,8 @@ class EembcClient:
             line = self._readline(timeout, check)
             if line == READY:
                 return lines
+            if garbled_ready(line):
+                raise ProtocolError(f"the reply to {command!r} ended with a garbled {READY!r}: {line!r}")
             if BOOT_LINES.match(line):
                 raise BoardReset(f"the board rebooted (boot banner {line!r}) while answering {command!r}")
             if self._on_stray and not line.startswith(("m-", "e-")):
