@@ -169,7 +169,7 @@ class ReplyGarbler:
                 reply += data
                 if b"m-ready\r\n" not in reply:
                     continue  # hold the reply until its end can be damaged
-                data, self.done = reply.replace(b"m-ready", self.damaged, 1), True
+                data, self.done = reply.replace(b"m-ready\r\n", self.damaged, 1), True
             client.sendall(data)
 
     def _to_board(self, src: socket.socket, dst: socket.socket) -> None:
@@ -181,10 +181,16 @@ class ReplyGarbler:
             dst.sendall(data)
 
 
-@pytest.mark.parametrize("damaged", [b"m--ready", b"m-rady", b"m-re\xffdy", b"xm-ready"])
-def test_a_garbled_end_of_reply_is_a_fault_at_once(start_board, tmp_path, damaged):
-    """The reply is over when its `m-ready` arrives damaged: the session recovers at once instead of waiting out
-    the command's deadline (120 s here, as during the latency probe, when no latency is known yet)."""
+@pytest.mark.parametrize("damaged, fault", [
+    (b"m--ready\r\n", True), (b"m-rady\r\n", True), (b"m-re\xffdy\r\n", True), (b"xm-ready\r\n", True),
+    (b"m-ready\r", False),  # its newline lost: the reply is complete all the same
+    (b"m-ready", False),
+    (b"m-reaady\r", True),  # garbled, and its newline lost
+])
+def test_a_garbled_end_of_reply_is_a_fault_at_once(start_board, tmp_path, damaged, fault):
+    """The reply is over when its `m-ready` arrives damaged or without its newline: the session goes on at
+    once instead of waiting out the command's deadline (120 s here, as during the latency probe, when no
+    latency is known yet)."""
     import time
 
     board = start_board("kws01", listen="tcp:127.0.0.1:0")
@@ -197,5 +203,8 @@ def test_a_garbled_end_of_reply_is_a_fault_at_once(start_board, tmp_path, damage
     waited = time.monotonic() - started
     session.link.close()
     assert relay.done and len(reply.results) == 12
-    assert "ended with a garbled 'm-ready'" in faults[0] and session.stats.resets_sent == 0
+    if fault:
+        assert "ended with a garbled 'm-ready'" in faults[0] and session.stats.resets_sent == 0
+    else:
+        assert faults == [] and "its newline was lost" in (tmp_path / "log.txt").read_text()
     assert waited < 60, f"the session waited {waited:.0f} s for a reply that had already ended"

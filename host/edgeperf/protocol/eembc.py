@@ -75,6 +75,12 @@ def garbled_ready(line: str) -> bool:
     return distance <= 1 or (distance == 2 and "-" in line)
 
 
+def _ends_reply(line: str) -> bool:
+    """A line without its newline that ends a reply: `m-ready`, or a garbled one at least as long (a shorter
+    one may still be arriving)."""
+    return line == READY or (garbled_ready(line) and len(line) >= len(READY))
+
+
 def is_error(line: str) -> bool:
     return line.startswith("e-")
 
@@ -251,12 +257,14 @@ class EembcClient:
             lines.append(line)
 
     def _readline(self, timeout: float, check: Callable[[], None] | None) -> str:
+        """The next reply line; an `m-ready` (intact or garbled) whose newline was lost ends the reply as well,
+        since the firmware prints nothing after it."""
         if check is None:
-            return self.reader.readline(timeout)
+            return self.reader.readline(timeout, last=_ends_reply)
         deadline = time.monotonic() + timeout
         while True:
             try:
-                return self.reader.readline(max(0.0, min(1.0, deadline - time.monotonic())))
+                return self.reader.readline(max(0.0, min(1.0, deadline - time.monotonic())), last=_ends_reply)
             except LinkTimeout as exc:
                 if time.monotonic() >= deadline:
                     raise LinkTimeout(f"no complete line from {self.reader.link.url} within {timeout:.1f} s") from exc

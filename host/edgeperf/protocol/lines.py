@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ..errors import LinkTimeout
 from ..links import Link
 from .transcript import DeviceLog
 
 MAX_LINE_BYTES = 4096
+#: How long the link must stay quiet before a last line that lost its newline counts as complete: far longer
+#: than the gap between a line and its CRLF even behind a USB bridge or an IO manager relaying at 9600 baud.
+SETTLE_SECONDS = 0.25
 
 
 def decode_line(raw: bytes) -> str:
@@ -28,9 +32,14 @@ class LineReader:
         self.log = log or DeviceLog()
         self._buffer = bytearray()
 
-    def readline(self, timeout: float) -> str:
-        """Return the next complete line; raise `LinkTimeout` if none arrives in `timeout` seconds."""
+    def readline(self, timeout: float, last: Callable[[str], bool] | None = None) -> str:
+        """Return the next complete line; raise `LinkTimeout` if none arrives in `timeout` seconds.
+
+        `last` recognises a line after which the device prints nothing: when such a line has lost its
+        newline, it is returned once the link has been quiet for `SETTLE_SECONDS`, not at the deadline.
+        """
         deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
         while True:
             newline = self._buffer.find(b"\n")
             if newline >= 0:
@@ -46,14 +55,24 @@ class LineReader:
                 line = decode_line(raw)
                 self.log.received(f"{line} [line cut: no newline in {MAX_LINE_BYTES} bytes]")
                 return line
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if last and self._buffer and now - quiet_since >= SETTLE_SECONDS and last(decode_line(bytes(self._buffer))):
+                raw = bytes(self._buffer)
+                self._buffer.clear()
+                line = decode_line(raw)
+                self.log.received(f"{line} [its newline was lost]")
+                return line
+            remaining = deadline - now
             if remaining <= 0:
                 partial = decode_line(bytes(self._buffer))
                 raise LinkTimeout(
                     f"no complete line from {self.link.url} within {timeout:.1f} s"
                     + (f" (partial: {partial!r})" if partial else "")
                 )
-            self._buffer += self.link.read(4096, min(remaining, 0.25))
+            data = self.link.read(4096, min(remaining, SETTLE_SECONDS if last else 0.25))
+            if data:
+                self._buffer += data
+                quiet_since = time.monotonic()
 
     def drain(self, quiet: float, limit: float = 5.0) -> list[str]:
         """Collect lines until the device has been silent for `quiet` seconds (or `limit` passed)."""
