@@ -46,3 +46,15 @@ def test_a_hand_edited_journal_is_a_clear_error(tmp_path):
     path.write_text(path.read_text() + "[1, 2]\n")
     with pytest.raises(ConfigError, match="line 3: list where a journal record"):
         Journal(path, HEADER)
+
+
+def test_a_damaged_line_inside_the_journal_is_an_error_not_a_truncation(tmp_path):
+    """Only a torn last line is dropped; a bad line with records after it would lose them, so it is refused."""
+    path = tmp_path / "journal.jsonl"
+    _journal(path, 3)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[2] = b'{"file": "f1\xff.bin"\n'
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(ConfigError, match="line 3 is damaged .* and 1 more line\(s\) follow it"):
+        Journal(path, HEADER)
+    assert path.read_bytes() == b"".join(lines), "the journal was changed"

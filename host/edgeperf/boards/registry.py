@@ -216,6 +216,9 @@ def load_board_file(path: Path) -> BoardDescription:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                          "TOML files must be UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read board description: {exc}") from None
     return _parse(data, path)
@@ -241,8 +244,12 @@ def load_registry(root: Path | None = None) -> dict[str, BoardDescription]:
 
 
 def get_board(name: str, root: Path | None = None) -> BoardDescription:
-    registry = load_registry(root)
-    if name not in registry:
-        raise ConfigError(f"unknown board {name!r}; known boards: {', '.join(registry) or 'none'} "
-                          f"(descriptions live in {root or boards_dir()}/<name>/{DESCRIPTION_FILE})")
-    return registry[name]
+    """The named board's description; only its own file is read, so a broken description of another board
+    does not stop this one."""
+    root = root or boards_dir()
+    file = root / name / DESCRIPTION_FILE
+    if "/" in name or name.startswith(".") or not file.is_file():
+        known = sorted(p.parent.name for p in root.glob(f"*/{DESCRIPTION_FILE}")) if root.is_dir() else []
+        raise ConfigError(f"unknown board {name!r}; known boards: {', '.join(known) or 'none'} "
+                          f"(descriptions live in {root}/<name>/{DESCRIPTION_FILE})")
+    return load_board_file(file)

@@ -44,11 +44,16 @@ class Journal:
         """
         entries: list[dict[str, Any]] = []
         good, ends_line = 0, True
-        for number, line in enumerate(path.read_bytes().splitlines(keepends=True), start=1):
+        lines = path.read_bytes().splitlines(keepends=True)
+        for number, line in enumerate(lines, start=1):
             try:
                 entry = json.loads(line)
-            except ValueError:  # a torn final line from an interrupted write (or bytes that are not UTF-8)
-                break
+            except ValueError:
+                if number == len(lines):  # a torn final line from an interrupted write
+                    break
+                raise ConfigError(f"{path} line {number} is damaged (not a JSON record) and {len(lines) - number} more "
+                                  "line(s) follow it; the journal was edited or the disk corrupted it: repair or "
+                                  "remove that line, or start a new run") from None
             if not isinstance(entry, dict):
                 raise ConfigError(f"{path} line {number}: {type(entry).__name__} where a journal record (a JSON "
                                   "object) belongs; the journal was edited by hand: restore it or start a new run")

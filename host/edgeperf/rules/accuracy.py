@@ -151,7 +151,7 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
     """
     if golden and journal.records and "golden" not in journal.records[0]:
         raise ConfigError(f"{journal.path} was written without the golden check; resume without --golden")
-    done = {record["file"]: record for record in journal.records}
+    done = {record["file"]: record for record in _checked(journal)}
     resumed = len(done)
     total_windows = len(files) * benchmark.windows_per_file
     progress.begin(total=total_windows + (benchmark.windows_per_file if resumed else 0),
@@ -172,6 +172,16 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
                           golden=_golden_summary(golden, ordered, total_windows) if golden else {},
                           latencies_us=[r.get("latency_us") for r in ordered],
                           faults=[r.get("faults", []) for r in ordered], resume_check=resume_check)
+
+
+def _checked(journal: Journal) -> list[dict]:
+    """The journal's records, each with what a result needs: a hand-edited record is an error, not a crash."""
+    for number, record in enumerate(journal.records, start=2):
+        missing = [key for key in ("file", "label", "scores") if key not in record]
+        if missing or not isinstance(record.get("scores"), list):
+            raise ConfigError(f"{journal.path} line {number}: the record lacks {', '.join(missing) or 'a scores list'}; "
+                              "the journal was edited by hand: restore it or start a new run")
+    return journal.records
 
 
 def _same_board(sampler: _Sampler, files: list[DatasetFile], done: dict[str, dict]) -> str:
