@@ -55,6 +55,6 @@ def test_a_damaged_line_inside_the_journal_is_an_error_not_a_truncation(tmp_path
     lines = path.read_bytes().splitlines(keepends=True)
     lines[2] = b'{"file": "f1\xff.bin"\n'
     path.write_bytes(b"".join(lines))
-    with pytest.raises(ConfigError, match="line 3 is damaged .* and 1 more line\(s\) follow it"):
+    with pytest.raises(ConfigError, match=r"line 3 is damaged .* and 1 more line\(s\) follow it"):
         Journal(path, HEADER)
     assert path.read_bytes() == b"".join(lines), "the journal was changed"
