@@ -16,7 +16,7 @@ from .benchmarks import BENCHMARKS
 from .boards.registry import get_board
 from .bundled import bundled_model
 from .dut import RecoveryPolicy
-from .errors import ConfigError, EdgeperfError
+from .errors import ConfigError, EdgeperfError, ResultsWriteError
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
 from .modes import Mode
 from .results import ResultsFolder
@@ -147,6 +147,20 @@ def _resume(args: argparse.Namespace) -> tuple[ResultsFolder, list[dict[str, obj
     return ResultsFolder(run.folder), run.finished
 
 
+def _run_with_bars(console: Console, args: argparse.Namespace, targets: list[Target],
+                   settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
+                   kept: list[dict[str, object]]) -> dict[str, object]:
+    with RichBar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+                 console=console, transient=False) as bar:
+        return runner(args.parallel)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
+                                     golden=tuple(args.golden.split(",")) if args.golden else (),
+                                     scenario=args.scenario,
+                                     profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
+                                                     query_timeout_s=args.query_timeout),
+                                     options=_run_options(args), kept=kept)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
     kept: list[dict[str, object]] = []
@@ -176,15 +190,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         folder = ResultsFolder.create(Path(args.results) if args.results else None)
     if args.quick:
         console.print("[yellow]--quick: 1 s windows for development; these results are NOT under MLPerf Tiny rules.[/yellow]")
-    with RichBar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-                 console=console,
-                 transient=False) as bar:
-        document = runner(args.parallel)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
-                           golden=tuple(args.golden.split(",")) if args.golden else (), scenario=args.scenario,
-                           profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
-                                           query_timeout_s=args.query_timeout),
-                           options=_run_options(args), kept=kept)
+    try:
+        document = _run_with_bars(console, args, targets, settings, folder, kept)
+    except ResultsWriteError as exc:
+        raise ResultsWriteError(
+            f"{exc}. The run stopped; what was written before is kept in {folder.path} (results.json is replaced "
+            "atomically, each accuracy journal holds every finished sample): free space and run again"
+            + (f", or continue with `edgeperf run --resume {folder.path}`" if args.mode is Mode.ACCURACY else "")
+        ) from None
     print_summary(console, document)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")

@@ -1,5 +1,7 @@
 """Exception hierarchy: every failure a user can meet has a type and a message that says what to change."""
 
+from __future__ import annotations
+
 
 class EdgeperfError(Exception):
     """Base of every error edgeperf raises on purpose."""
@@ -66,3 +68,14 @@ class MeasurementRejected(EdgeperfError):
 
 class EnergyWindowError(MeasurementRejected):
     """An energy window cannot be trusted: a spurious or missing timestamp edge, lost or malformed samples."""
+
+
+class ResultsWriteError(EdgeperfError):
+    """A results file could not be written (a full disk, a read-only folder): the run stops at once, and
+    what was written before stays as it was (files are replaced atomically, journals are appended)."""
+
+    fatal = True
+
+    @classmethod
+    def of(cls, path: object, exc: OSError) -> ResultsWriteError:
+        return cls(f"cannot write {path}: {exc.strerror or exc}")

@@ -14,7 +14,7 @@ from . import __version__
 from .benchmarks import Benchmark
 from .datasets import DatasetFile, read_dataset
 from .dut import DutSession
-from .errors import ConfigError, EdgeperfError, ModelError
+from .errors import ConfigError, EdgeperfError, ModelError, ResultsWriteError
 from .golden import GoldenCheck
 from .links import open_link
 from .modes import Mode
@@ -248,6 +248,8 @@ def run_target(target: Target, mode: Mode | str, settings: PerformanceSettings |
         run = _Run(target, mode, files, settings, folder, progress, log, record, golden, scenario, profile)
         with target.connect() as where:
             _dispatch(run, where)
+    except ResultsWriteError:
+        raise  # nothing more can be saved: the whole run stops, the folder keeps what was written
     except EdgeperfError as exc:
         record.error = f"{type(exc).__name__}: {exc}"
     finally:

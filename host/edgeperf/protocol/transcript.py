@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from ..errors import ResultsWriteError
+
 
 class DeviceLog:
     """Appends `<seconds> <direction> <text>` lines to a file as traffic happens.
@@ -26,8 +28,12 @@ class DeviceLog:
     def _emit(self, arrow: str, text: str) -> None:
         if self._file is None:
             return
-        self._file.write(f"{time.monotonic() - self._start:010.3f} {self._source} {arrow} {text}\n")
-        self._file.flush()
+        try:
+            self._file.write(f"{time.monotonic() - self._start:010.3f} {self._source} {arrow} {text}\n")
+            self._file.flush()
+        except OSError as exc:
+            self._file = None  # a later line must not hit the same error again while the run stops
+            raise ResultsWriteError.of(self.path, exc) from None
 
     def sent(self, text: str) -> None:
         self._emit(">", text)
@@ -40,5 +46,8 @@ class DeviceLog:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # a buffered line after a failed write, already reported
             self._file = None

@@ -8,22 +8,28 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ResultsWriteError
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write via a temporary file and rename, so a reader never sees half a file (nor a disk that filled up
+    halfway: the previous version stays)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ResultsWriteError.of(path, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ResultsWriteError.of(path, exc) from None
         raise
 
 
@@ -43,14 +49,24 @@ class ResultsFolder:
             while path.exists():
                 suffix += 1
                 path = base / f"{stamp}-{suffix}"
+        elif path.exists() and not path.is_dir():
+            raise ConfigError(f"--results {path} is a file, not a folder; choose another --results path")
         elif path.exists() and any(path.iterdir()):
             raise ConfigError(f"results folder {path} already exists and is not empty; choose another --results path")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=path).close()  # writable? (permission bits do not tell, e.g. for root)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the results folder {path}: {exc.strerror or exc}; choose another "
+                              "--results path") from None
         return cls(path)
 
     def file(self, *parts: str) -> Path:
         target = self.path.joinpath(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsWriteError.of(target.parent, exc) from None
         return target
 
     def write_json(self, name: str, data: object) -> Path:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ResultsWriteError
 
 
 class Journal:
@@ -26,12 +26,18 @@ class Journal:
                 raise ConfigError(f"{path} belongs to another run: {_differences(recorded, header)}; resume with "
                                   "the board and settings that wrote it, or start a new run")
             self.records = entries[1:]
-            with path.open("r+b") as handle:  # drop the torn tail so new records start on a clean line
-                handle.truncate(good)
-                if not ends_line:
-                    handle.seek(good)
-                    handle.write(b"\n")
-        self._handle = path.open("a", encoding="utf-8")
+            try:
+                with path.open("r+b") as handle:  # drop the torn tail so new records start on a clean line
+                    handle.truncate(good)
+                    if not ends_line:
+                        handle.seek(good)
+                        handle.write(b"\n")
+            except OSError as exc:
+                raise ResultsWriteError.of(path, exc) from None
+        try:
+            self._handle = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise ResultsWriteError.of(path, exc) from None
         if not self.records and path.stat().st_size == 0:
             self._write({"header": header})
 
@@ -63,16 +69,24 @@ class Journal:
         return entries, good, ends_line
 
     def _write(self, record: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(record, sort_keys=True) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        """Append one record and fsync it; a write that fails leaves at most a torn last line, which a resume
+        drops."""
+        try:
+            self._handle.write(json.dumps(record, sort_keys=True) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            raise ResultsWriteError.of(self.path, exc) from None
 
     def append(self, record: dict[str, Any]) -> None:
         self._write(record)
         self.records.append(record)
 
     def close(self) -> None:
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError:
+            pass  # only a write buffered after a failed one, which _write already reported
 
 
 def _differences(recorded: object, header: dict[str, Any], where: str = "") -> str:
