@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
+from .agent import DEFAULT_LIMITS, DEFAULT_MAX_ITERATIONS, serve
 from .benchmarks import BENCHMARKS
 from .boards.registry import get_board
 from .bundled import bundled_model
+from .device.serial import ClientLimits
 from .dut import RecoveryPolicy
 from .errors import ConfigError, EdgeperfError, ResultsWriteError
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
@@ -340,10 +342,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from .agent import serve
+    serve(Path(args.model), args.listen, args.profile, args.allow_remote,
+          limits=ClientLimits(args.idle_timeout, args.write_timeout), max_iterations=args.max_iterations)
+    return 0  # stopped by SIGTERM or SIGINT
 
-    serve(Path(args.model), args.listen, args.profile, args.allow_remote)
-    return 0
+
+AGENT_EPILOG = """One TCP client is served at a time; the others are refused until it leaves or is dropped. Every client starts
+with a fresh command parser. Exit codes: 0 after SIGTERM or SIGINT (honoured within a second, even during an
+inference, whose client then gets no reply), 2 for a bad option or listen address (one line on stderr)."""
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -383,12 +389,22 @@ def make_parser() -> argparse.ArgumentParser:
     exp.add_argument("--org", required=True)
     exp.add_argument("--system", required=True)
     exp.set_defaults(func=cmd_export)
-    agent = sub.add_parser("agent", help="serve a model as a DUT from this machine (LiteRT), over TCP or a serial device")
+    agent = sub.add_parser("agent", help="serve a model as a DUT from this machine (LiteRT), over TCP or a serial device",
+                           epilog=AGENT_EPILOG)
     agent.add_argument("--model", required=True, type=_model_file, help=".tflite model to serve")
     agent.add_argument("--profile", choices=["kws01", "vww01", "ic01", "ad01"], help="default: from the model's shapes")
     agent.add_argument("--listen", default="tcp:127.0.0.1:7000",
-                       help="tcp:HOST:PORT (default %(default)s; port 0 picks one) or serial:/dev/ttyGS0")
+                       help="tcp:HOST:PORT (default %(default)s; port 0 picks one; IPv6 as tcp:[::1]:7000) "
+                            "or serial:/dev/ttyGS0")
     agent.add_argument("--allow-remote", action="store_true", help="allow a non-loopback listen address")
+    agent.add_argument("--idle-timeout", type=_positive(float), default=DEFAULT_LIMITS.idle_s, metavar="SECONDS",
+                       help="drop a TCP client when the agent has answered nothing for this long: it sent no "
+                            "complete command (default %(default)s)")
+    agent.add_argument("--write-timeout", type=_positive(float), default=DEFAULT_LIMITS.write_s, metavar="SECONDS",
+                       help="drop a TCP client that leaves a reply unread for this long (default %(default)s)")
+    agent.add_argument("--max-iterations", type=_positive(int), default=DEFAULT_MAX_ITERATIONS, metavar="N",
+                       help="most inferences, and most warm-ups, one infer command may ask for; above it the "
+                            "reply is an e- line (default %(default)s)")
     agent.set_defaults(func=cmd_agent)
     from .boards.commands import register as register_board_commands
     register_board_commands(sub)

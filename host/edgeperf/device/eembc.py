@@ -58,7 +58,7 @@ class EembcDut:
                  on_timestamp: Callable[[str], None] | None = None,
                  binary: bool = False, set_baud: Callable[[int], None] | None = None,
                  on_event: Callable[[str], str | None] | None = None,
-                 disconnect: Callable[[], None] | None = None) -> None:
+                 disconnect: Callable[[], None] | None = None, max_iterations: int | None = None) -> None:
         self.port = port
         self.clock = clock
         self._write = write
@@ -83,6 +83,8 @@ class EembcDut:
         self._disconnect = disconnect
         #: A hung board ignores every byte until it is reset.
         self.hung = False
+        #: The most iterations, and warm-ups, one `infer` may ask for (the agent's; the reference has no bound).
+        self.max_iterations = max_iterations
 
     # -- output helpers
     def send(self, data: bytes) -> None:
@@ -121,6 +123,11 @@ class EembcDut:
         self.buffer.clear()
         self._binary_dut = None
         self.boot()
+
+    def new_host(self) -> None:
+        """Another host took the link: half a command (or a binary session) left by the last one is dropped."""
+        self._pos = 0
+        self._binary_dut = None
 
     def event(self, name: str) -> None:
         """Let an injected fault act at this point of the protocol."""
@@ -251,6 +258,9 @@ class EembcDut:
             return
         if warmups < 0:
             self._line("e-[Inference warmup must be >=0]")
+            return
+        if self.max_iterations is not None and max(iterations, warmups) > self.max_iterations:
+            self._line(f"e-[Inference iterations and warmups must be <={self.max_iterations}]")
             return
         warning = self.port.load_tensor(self.buffer.loaded())
         if warning:

@@ -8,10 +8,15 @@ With `control=True` the endpoint also behaves like a USB serial device with a re
 unplugging a USB CDC device removes its tty, and the host reopens the same path; `url` stays the
 /dev/pts device, which ser2net and labgrid exporters require), and writing any byte to the
 FIFO `DIR/reset` resets the board, as pulsing its reset pin does. DIR is a fresh temporary directory.
+
+Over TCP, `ClientLimits` (the agent's) keep one client from locking the board: a client whose board has
+answered nothing for the idle time is dropped, and so is one that does not take a write within the write time.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import selectors
 import shutil
@@ -21,10 +26,11 @@ import termios
 import time
 import tty
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import SimulatorError
+from ..errors import ConfigError, SimulatorError
 from .clock import Clock
 
 
@@ -33,6 +39,40 @@ class LinkFaults(Protocol):
 
     def incoming(self, data: bytes) -> bytes: ...
     def outgoing(self, data: bytes) -> bytes: ...
+
+
+#: How long a blocked write waits at a time before it checks again whether the endpoint is still running.
+_SEND_SLICE_S = 0.1
+
+
+@dataclass(frozen=True)
+class ClientLimits:
+    """How long one TCP client may hold the endpoint; it serves one host at a time, so the others wait meanwhile.
+
+    With limits every client is a fresh session: output meant for a client that is gone is lost, never
+    handed to the next one.
+    """
+
+    #: Seconds a client may go without the board answering anything (no complete command: idle or slowloris).
+    idle_s: float
+    #: Seconds one write may wait for a client that does not read before the client is dropped.
+    write_s: float
+
+
+def tcp_address(listen: str) -> tuple[str, int]:
+    """HOST and PORT of `tcp:HOST:PORT` (HOST may be an IPv6 address, bracketed or not; empty: 127.0.0.1)."""
+    host, _, port = listen.removeprefix("tcp:").rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") or "127.0.0.1"
+    if not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"--listen {listen}: the port must be a number from 0 to 65535 (0 picks a free one)")
+    return host, int(port)
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
 
 
 class Pacer:
@@ -65,12 +105,17 @@ class SerialEndpoint:
     """Serves one DUT over a pty (`pty`), a TCP port (`tcp:HOST:PORT`) or a serial device (`serial:PATH`)."""
 
     def __init__(self, listen: str, baud: int, clock: Clock, faults: LinkFaults | None = None,
-                 control: bool = False) -> None:
+                 control: bool = False, limits: ClientLimits | None = None) -> None:
         self.rx = Pacer(baud, clock)
         self.tx = Pacer(baud, clock)
         self.faults = faults
+        self.limits = limits
         #: Called when the reset FIFO is written (the board's reset pin).
         self.on_reset: Callable[[], None] | None = None
+        #: Called when a TCP client is accepted (the agent starts each one with a fresh command parser).
+        self.on_connect: Callable[[], None] | None = None
+        self._running: Callable[[], bool] = lambda: True
+        self._answered_at = 0.0  # when the current TCP client last received output (or connected)
         self._selector = selectors.DefaultSelector()
         self._pending = bytearray()  # output produced before the first TCP client connects
         self._connected_once = False
@@ -93,12 +138,14 @@ class SerialEndpoint:
         if listen == "pty":
             self._open_pty()
         elif listen.startswith("tcp:"):
-            host, _, port = listen[4:].rpartition(":")
+            host, port = tcp_address(listen)
+            family = socket.AF_INET6 if _is_ipv6(host) else socket.AF_INET
             try:
-                self._server = socket.create_server((host or "127.0.0.1", int(port)))
-            except (OSError, ValueError) as exc:
+                self._server = socket.create_server((host, port), family=family)
+            except OSError as exc:
                 raise SimulatorError(f"cannot listen on {listen}: {exc}") from exc
-            self.url = f"socket://{self._server.getsockname()[0]}:{self._server.getsockname()[1]}"
+            bound, bound_port = self._server.getsockname()[:2]
+            self.url = f"socket://{f'[{bound}]' if family == socket.AF_INET6 else bound}:{bound_port}"
             self._selector.register(self._server, selectors.EVENT_READ, "accept")
         elif listen.startswith("serial:"):
             # A real serial device (e.g. a USB gadget port on a board running the agent).
@@ -160,13 +207,36 @@ class SerialEndpoint:
             while view:
                 view = view[os.write(self._master, view):]
         elif self._client is not None:
-            try:
-                self._client.sendall(data)
-            except OSError:
-                self._drop_client()
-                self._pending += data
+            self._send_client(self._client, data)
         elif not self._connected_once:  # a boot banner waits for the first host; later output to nobody is lost
             self._pending += data[: max(0, 65536 - len(self._pending))]
+
+    def _send_client(self, client: socket.socket, data: bytes) -> None:
+        """Hand `data` to the TCP client, which is dropped if it has not taken it within the write time.
+
+        The wait is cut into slices so that a stopping endpoint (SIGTERM) never stays blocked on a client.
+        """
+        deadline = time.monotonic() + (self.limits.write_s if self.limits else math.inf)
+        view = memoryview(data)
+        while view and self._running() and time.monotonic() < deadline:
+            try:
+                view = view[client.send(view):]
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        if not view:
+            self._answered_at = time.monotonic()
+            return
+        self._drop_client()
+        if self.limits is None:  # the virtual board keeps what a vanished host missed for the next one
+            self._pending += view
+
+    def _expire_idle(self) -> None:
+        """Drop a client whose board has answered nothing for the idle time (it holds the only host slot)."""
+        limits = self.limits
+        if self._client is not None and limits is not None and time.monotonic() - self._answered_at > limits.idle_s:
+            self._drop_client()
 
     def _drop_client(self) -> None:
         if self._client is not None:
@@ -176,7 +246,9 @@ class SerialEndpoint:
 
     def serve(self, feed: Callable[[bytes], None], running: Callable[[], bool]) -> None:
         """Deliver host bytes to `feed` one at a time at line rate until `running()` turns false."""
+        self._running = running
         while running():
+            self._expire_idle()
             for key, _ in self._selector.select(timeout=0.2):
                 if key.data == "accept":
                     assert self._server is not None
@@ -185,9 +257,13 @@ class SerialEndpoint:
                         client.close()
                         continue
                     client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    client.settimeout(_SEND_SLICE_S)
                     self._client = client
                     self._connected_once = True
+                    self._answered_at = time.monotonic()
                     self._selector.register(client, selectors.EVENT_READ, "client")
+                    if self.on_connect is not None:
+                        self.on_connect()
                     pending, self._pending = bytes(self._pending), bytearray()
                     if pending:
                         self._send(pending)
@@ -197,8 +273,12 @@ class SerialEndpoint:
                     if self.on_reset is not None:
                         self.on_reset()
                     continue
+                if key.data == "client" and key.fileobj is not self._client:
+                    continue  # dropped while an earlier event of this round was handled
                 try:
                     data = os.read(self._master, 4096) if key.data == "pty" else self._client.recv(4096)  # type: ignore[union-attr, arg-type]
+                except TimeoutError:
+                    continue  # nothing to read after all
                 except OSError:
                     data = b""
                 if not data:
