@@ -301,6 +301,20 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reads_results(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that reads results folders: a document that passed `check_document` but still lacks what the
+    command reads (an edited file) is one line naming what is missing, not a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            what = f"it lacks {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ConfigError(f"a results.json given to `edgeperf {args.command}` cannot be read: {what}; it was "
+                              "edited or damaged: restore it from the run, or run again") from None
+    return run
+
+
+@_reads_results
 def cmd_report(args: argparse.Namespace) -> int:
     from .results.report import load_document, write_report
 
@@ -311,6 +325,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reads_results
 def cmd_compare(args: argparse.Namespace) -> int:
     from .results.compare import compare, comparison_table, lost_runs
 
@@ -333,6 +348,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reads_results
 def cmd_export(args: argparse.Namespace) -> int:
     from .results.export import export
 

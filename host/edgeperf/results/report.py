@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..modes import Mode
 from . import plots
 from .folder import atomic_write_text
+from .validate import check_document
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1150px}
@@ -41,9 +42,7 @@ def load_document(folder: Path) -> dict:
         document = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable edgeperf results file ({exc})") from exc
-    if not isinstance(document, dict) or not str(document.get("schema", "")).startswith("edgeperf.results/"):
-        raise ConfigError(f"{path} is not an edgeperf results file (no edgeperf.results schema)")
-    return document
+    return check_document(document, path)
 
 
 def _img(png: bytes, alt: str) -> str:
