@@ -206,6 +206,43 @@ def test_damaged_frames_are_retransmitted(start_board):
         session.link.close()
 
 
+class RecordingLink(DamagingLink):
+    """A DamagingLink that also keeps the size of every frame written."""
+
+    def __init__(self, inner: Link, damage: set[int]) -> None:
+        super().__init__(inner, damage)
+        self.sizes: list[int] = []
+
+    def write(self, data: bytes) -> None:
+        self.sizes.append(len(data))
+        super().write(data)
+
+
+def test_a_frame_that_never_gets_through_is_sent_again_smaller(start_board):
+    """Every try of the first 4 KiB DATA frame is damaged: the upload goes on in frames an eighth the size, and
+    the frames grow back while the link is clean, instead of the whole upload failing."""
+    board = start_board("vww01", extra=["--binary"])
+    session = _session(board.url)
+    try:
+        assert binary.switch_to_binary(session.client.command)
+        noisy = RecordingLink(session.link, damage={2, 3, 4, 5, 6})  # DATA 0 and its four retransmissions
+        client = BinaryClient(noisy, session.log, timeout=0.5)
+        data = os.urandom(27648)
+        client.upload(data)
+        sizes = noisy.sizes[1:]
+        assert sizes[5] < sizes[0] // 4 and max(sizes[6:]) > sizes[0] - 32, sizes  # COBS adds a few bytes
+        reply = client.infer(1, 0, timeout=30)
+    finally:
+        session.link.close()
+    clean = start_board("vww01")
+    session = _session(clean.url)
+    try:
+        session.upload(data)
+        assert [f"{v:0.3f}" for v in reply.values] == [f"{v:0.3f}" for v in session.infer(1, 0, timeout=30).results]
+    finally:
+        session.link.close()
+
+
 def test_board_errors_and_timeouts_are_typed(native_exe: Path):
     device = NativeDevice(native_exe, "--model", "kws01")
 

@@ -24,6 +24,8 @@ VERSION = 1
 CAPABILITY_LINE = "m-ext-[edgeperf-binary-1]"
 #: The largest DATA chunk this host sends; the board's HELLO may lower it.
 HOST_MAX_CHUNK = 4096
+#: The smallest DATA frame the host shrinks to on a noisy link (frame overhead is 10 bytes plus COBS).
+MIN_CHUNK = 64
 
 
 class Msg(IntEnum):
@@ -250,21 +252,45 @@ class BinaryClient:
 
     def upload(self, data: bytes, chunk: int = HOST_MAX_CHUNK,
                progress: Callable[[int, int], None] | None = None) -> None:
-        """LOAD, then DATA chunks in order; each acknowledged with the board's new position."""
+        """LOAD, then DATA chunks in order; each acknowledged with the board's new position.
+
+        The frame size follows the link: a frame that had to be sent again halves the next one (down to
+        `MIN_CHUNK`), a clean one doubles it back up to `chunk`, and a frame that never got through is sent
+        again much smaller with a new sequence number. So a noisy link costs a few small frames, not the
+        whole input: the rate of byte faults an upload survives does not fall with the input's size.
+        """
         if not data:
             raise ValueError("refusing to upload an empty input")
         self.call(Msg.LOAD, size=len(data))
-        offset = 0
+        offset, size, misses = 0, chunk, 0
         while offset < len(data):
-            piece = data[offset:offset + chunk]
-            ack = self.call(Msg.DATA, offset=offset, data=piece)
-            if ack.value != offset + len(piece):
-                raise ProtocolError(f"board acknowledged position {ack.value}, expected {offset + len(piece)}")
-            offset = ack.value
-            if (ack.status == STATUS_DONE) != (offset == len(data)):
-                raise ProtocolError(f"board's done flag disagrees at {offset} of {len(data)} bytes")
+            before = self.retransmissions
+            try:
+                ack = self.call(Msg.DATA, offset=offset, data=data[offset:offset + size])
+            except LinkTimeout:
+                misses += 1
+                if size == MIN_CHUNK or misses > 2:
+                    raise
+                size = max(MIN_CHUNK, size // 8)
+                continue
+            except BoardError as exc:
+                if exc.code != Err.OFFSET or not offset < exc.value <= len(data):
+                    raise
+                offset = exc.value  # an earlier try of this frame arrived, only its acknowledgements were lost
+                continue
+            misses = 0
+            offset = self._acknowledged(ack, offset + len(data[offset:offset + size]), len(data))
+            size = max(MIN_CHUNK, size // 2) if self.retransmissions > before else min(chunk, size * 2)
             if progress:
                 progress(offset, len(data))
+
+    @staticmethod
+    def _acknowledged(ack: Container, expected: int, total: int) -> int:
+        if ack.value != expected:
+            raise ProtocolError(f"board acknowledged position {ack.value}, expected {expected}")
+        if (ack.status == STATUS_DONE) != (expected == total):
+            raise ProtocolError(f"board's done flag disagrees at {expected} of {total} bytes")
+        return expected
 
     def infer(self, iterations: int, warmups: int, timeout: float) -> InferResult:
         r = self.call(Msg.INFER, timeout=timeout, iterations=iterations, warmups=warmups)
