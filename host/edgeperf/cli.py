@@ -29,6 +29,7 @@ from .rules.performance import PerformanceSettings
 from .rules.progress import Progress
 from .rules.scenarios import EdgeProfile
 from .run import iter_failures
+from .sim.timing import DEFAULT_PROFILE, PROFILES
 from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target
 
 
@@ -77,7 +78,9 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
             return [Target.at_port(args.port, name, baud=args.baud, model=model, dataset=dataset, energy=wiring)
                     for name in names]
         return [Target.energy_bench(name, model=model, dataset=dataset, monitor=args.sim_monitor,
-                                    io_manager=args.io_manager, noise=args.sim_noise, baud=args.baud, wiring=wiring)
+                                    io_manager=args.io_manager, noise=args.sim_noise, baud=args.baud, wiring=wiring,
+                                    timing_profile=args.sim_profile, timing=args.sim_timing,
+                                    seed=1 if args.sim_seed is None else args.sim_seed)
                 for name in names]
     board = get_board(args.board) if args.board else None
     if board is not None and board.kind == "qemu" and not (args.port or args.target or args.labgrid_place):
@@ -100,7 +103,8 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
     if args.port:
         return [Target.at_port(args.port, name, baud=args.baud, model=model, dataset=dataset) for name in names]
     return [Target.virtual(name, model=model, dataset=dataset, baud=args.baud, time_scale=args.sim_time_scale,
-                           clock_mhz=args.sim_clock_mhz, faults=args.sim_fault, fault_seed=args.sim_fault_seed)
+                           clock_mhz=args.sim_clock_mhz, faults=args.sim_fault, fault_seed=args.sim_fault_seed,
+                           timing_profile=args.sim_profile, timing=args.sim_timing, seed=args.sim_seed or 0)
             for name in names]
 
 
@@ -272,6 +276,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "before the run stops (default %(default)s)")
     parser.add_argument("--sim-clock-mhz", type=float, default=120.0,
                         help="virtual board: core clock of its Cortex-M4 cost model in MHz (default %(default)s)")
+    parser.add_argument("--sim-profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
+                        help="virtual board and bench: timing model, realistic (jitter, interrupt outliers, input-"
+                             "dependent and warm-up cost, clock drift, counter starting anywhere) or ideal (the cost "
+                             "model's time exactly); see docs/virtual-bench.md (default %(default)s)")
+    parser.add_argument("--sim-timing", action="append", default=[], metavar="KEY=VALUE",
+                        help="virtual board and bench: override one timing parameter (repeatable), e.g. jitter=0.1, "
+                             "drift_ppm=200, input_spread=0, random_start=false")
+    parser.add_argument("--sim-seed", type=int,
+                        help="virtual board and bench: seed of the timing model (default 0; bench: 1, also its noise)")
     energy = parser.add_argument_group("energy mode")
     energy.add_argument("--monitor", metavar="NAME:URL",
                         help="power monitor: lpm01a:/dev/ttyACM1, ppk2:/dev/ttyACM2, joulescope:first or "

@@ -33,6 +33,7 @@ from .boards.reset import reset_board
 from .bundled import bundled_model, bundled_samples
 from .dut import RecoveryPolicy
 from .errors import ConfigError, DeviceError, EdgeperfError
+from .sim.timing import DEFAULT_PROFILE, timing_profile
 
 #: Wall seconds the virtual board spends per modelled device second by default: 10x faster than the modelled MCU,
 #: so `edgeperf run` finishes in minutes. Device time (what is measured) is unaffected.
@@ -233,8 +234,13 @@ class VirtualBoardLocation:
     #: Fault specs such as `drop:0.001` or `hang:2` (python -m edgeperf.sim.board --help lists them).
     faults: tuple[str, ...] = ()
     fault_seed: int = 0
+    #: The timing model (docs/virtual-bench.md): a profile, `KEY=VALUE` overrides of it, and its seed.
+    timing_profile: str = DEFAULT_PROFILE
+    timing: tuple[str, ...] = ()
+    seed: int = 0
 
     def __post_init__(self) -> None:
+        timing_profile(self.timing_profile, list(self.timing))  # a bad name or override is one clear error now
         if not self.clock_mhz > 0:  # also refuses NaN
             raise ConfigError(f"the virtual board's core clock must be above 0 MHz, not {self.clock_mhz:g} "
                               "(--sim-clock-mhz)")
@@ -250,7 +256,8 @@ class VirtualBoardLocation:
 
     def details(self) -> dict[str, object]:
         return {"kind": "virtual", "processor": VIRTUAL_PROCESSOR, "clock_mhz": self.clock_mhz,
-                "sim_time_scale": self.time_scale, "sim_faults": list(self.faults), "sim_fault_seed": self.fault_seed}
+                "sim_time_scale": self.time_scale, "sim_faults": list(self.faults), "sim_fault_seed": self.fault_seed,
+                **_timing_details(self.timing_profile, self.timing, self.seed)}
 
     def resetter(self) -> Resetter | None:
         return _reset_virtual_board
@@ -260,10 +267,19 @@ class VirtualBoardLocation:
         from .sim.launcher import VirtualBoardProcess
 
         injected = [arg for spec in self.faults for arg in ("--fault", spec)]
-        extra = ["--clock-mhz", str(self.clock_mhz), "--fault-seed", str(self.fault_seed), *injected]
+        extra = ["--clock-mhz", str(self.clock_mhz), "--fault-seed", str(self.fault_seed), *injected,
+                 *_timing_args(self.timing_profile, self.timing), "--seed", str(self.seed)]
         with VirtualBoardProcess(model=self.model, profile=self.profile, baud=self.baud, time_scale=self.time_scale,
                                  extra_args=extra) as board:
             yield board.event.get("stable_url") or board.url  # the path that survives a disconnect
+
+
+def _timing_args(profile: str, overrides: tuple[str, ...]) -> list[str]:
+    return ["--timing-profile", profile, *[arg for item in overrides for arg in ("--timing", item)]]
+
+
+def _timing_details(profile: str, overrides: tuple[str, ...], seed: int) -> dict[str, object]:
+    return {"sim_timing_profile": profile, "sim_timing": list(overrides), "sim_seed": seed}
 
 
 def _reset_virtual_board(url: str) -> str:
@@ -292,8 +308,13 @@ class VirtualBenchLocation:
     noise: float = 0.005
     #: The board's UART rate (the host uses it directly when no IO manager relays).
     baud: int = 9600
+    #: The board's timing model, as on the virtual board; the seed also seeds the monitor noise.
+    timing_profile: str = DEFAULT_PROFILE
+    timing: tuple[str, ...] = ()
+    seed: int = 1
 
     def __post_init__(self) -> None:
+        timing_profile(self.timing_profile, list(self.timing))
         if self.monitor not in SIM_MONITORS:
             raise ConfigError(f"the virtual bench emulates {', '.join(SIM_MONITORS)}, not {self.monitor!r}")
         if self.io_manager not in IO_MANAGERS:
@@ -308,7 +329,7 @@ class VirtualBenchLocation:
 
     def details(self) -> dict[str, object]:
         return {"kind": "virtual", "processor": VIRTUAL_PROCESSOR, "clock_mhz": 120.0, "monitor": self.monitor,
-                "io_manager": self.io_manager}
+                "io_manager": self.io_manager, **_timing_details(self.timing_profile, self.timing, self.seed)}
 
     def resetter(self) -> Resetter | None:
         return None
@@ -319,7 +340,9 @@ class VirtualBenchLocation:
         from .sim.launcher import VirtualBenchProcess
 
         bench = VirtualBenchProcess(model=self.model, profile=self.profile, monitor=self.monitor,
-                                    io_manager=self.io_manager, extra_args=["--noise", str(self.noise)])
+                                    io_manager=self.io_manager,
+                                    extra_args=["--noise", str(self.noise), "--seed", str(self.seed),
+                                                *_timing_args(self.timing_profile, self.timing)])
         with bench:  # bound first: the launcher's __enter__ is typed as the plain board process
             yield bench.url, bench.monitor_spec
 
@@ -418,14 +441,16 @@ class Target:
     def virtual(cls, benchmark: str | Benchmark, *, model: Path | str | None = None,
                 dataset: Path | str | None = None, baud: int | None = None,
                 time_scale: float = DEFAULT_SIM_TIME_SCALE, clock_mhz: float = 120.0,
-                faults: Sequence[str] = (), fault_seed: int = 0) -> Target:
+                faults: Sequence[str] = (), fault_seed: int = 0, timing_profile: str = DEFAULT_PROFILE,
+                timing: Sequence[str] = (), seed: int = 0) -> Target:
         """A virtual board started for the run, running the bundled model (or `model`, which then decides what
         the board reports, as flashing it would), at the benchmark's performance-mode baud by default."""
         workload = Workload.of(benchmark, model, dataset)
         bench = workload.benchmark
         runs = workload.model or bundled_model(bench.name)
         where = VirtualBoardLocation(runs, None if model is not None else bench.name, baud or bench.baud_performance,
-                                     time_scale, clock_mhz, tuple(faults), fault_seed)
+                                     time_scale, clock_mhz, tuple(faults), fault_seed, timing_profile, tuple(timing),
+                                     seed)
         return cls(where, Workload(bench, runs, workload.dataset))
 
     @classmethod
@@ -464,7 +489,8 @@ class Target:
     @classmethod
     def energy_bench(cls, benchmark: str | Benchmark, *, model: Path | str | None = None,
                      dataset: Path | str | None = None, monitor: str = "lpm01a", io_manager: str = "arduino",
-                     noise: float = 0.005, baud: int | None = None, wiring: EnergyWiring | None = None) -> Target:
+                     noise: float = 0.005, baud: int | None = None, wiring: EnergyWiring | None = None,
+                     timing_profile: str = DEFAULT_PROFILE, timing: Sequence[str] = (), seed: int = 1) -> Target:
         """The virtual energy bench for energy mode; `wiring` sets voltage, sample rate and edge (its monitor
         comes from the bench, and whether an IO manager relays follows `io_manager`)."""
         workload = Workload.of(benchmark, model, dataset)
@@ -476,5 +502,5 @@ class Target:
                               f"io_manager={wiring.io_manager}: give both the same")
         runs = workload.model or bundled_model(bench.name)
         where = VirtualBenchLocation(runs, None if model is not None else bench.name, monitor, io_manager, noise,
-                                   baud or 9600)
+                                     baud or 9600, timing_profile, tuple(timing), seed)
         return cls(where, Workload(bench, runs, workload.dataset), wiring)

@@ -96,8 +96,9 @@ class Pacer:
         start = max(now if sent_by is None else min(now, sent_by), self._free_at)
         self._free_at = start + duration
         self.clock.advance_ns(duration * 1e9)
+        # Every byte is charged its wire time, however short the message: no figure may beat the line.
         delay = self._free_at - now
-        if delay > 0.0005:
+        if delay > 0:
             time.sleep(delay)
 
 

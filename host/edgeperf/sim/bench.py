@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from ..device.clock import DeviceClock, InferTruth
@@ -40,6 +40,7 @@ from .faults import BenchFaultPlan, parse_fault, syntax
 from .iomanager import DIALECTS, IoManagerEmulator
 from .monitors import Lpm01aEmulator, OtiiEmulator, Ppk2Emulator
 from .power import PowerModel, Timeline, WindowTruth
+from .timing import DEFAULT_PROFILE, PROFILES, TimingModel, TimingProfile, timing_profile
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -57,7 +58,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--pulse-us", type=float, default=1000.0, help="how long th_timestamp holds the line (us)")
     p.add_argument("--pulse-high", action="store_true", help="the line idles low and pulses high (not the reference)")
     p.add_argument("--noise", type=float, default=0.005, help="relative Gaussian noise of each monitor sample")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="seed of the monitor noise, the faults and the timing model")
+    p.add_argument("--timing-profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
+                   help="the board's timing model, as for python -m edgeperf.sim.board (docs/virtual-bench.md)")
+    p.add_argument("--timing", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one timing-profile parameter: " + ", ".join(f.name for f in fields(TimingProfile)))
     p.add_argument("--ppk2-channel", type=int, default=0, help="PPK2 logic input wired to the timestamp pin")
     p.add_argument("--fault", action="append", default=[], metavar="KIND:N[:ARG]", help="the faults of edgeperf.sim.faults: " + syntax("bench"))
     p.add_argument("--truth", type=Path, help="append the true energy of every timed loop here (JSON lines)")
@@ -129,13 +134,13 @@ class EnergyBoard:
     #: A `reset:N:upload` fault reboots the board when this `db <hex>` chunk of the upload arrives.
     RESET_AT_CHUNK = 3
 
-    def __init__(self, timeline: Timeline, port: ReferencePort, inference_ns: float, max_input: int,
+    def __init__(self, timeline: Timeline, port: ReferencePort, timing: TimingModel, max_input: int,
                  uart_baud: int, plan: BenchFaultPlan, truth: Path | None) -> None:
         self.timeline = timeline
         self.port = port
-        self.inference_ns = inference_ns
+        self.timing = timing
         self.max_input = max_input
-        self.clock = DeviceClock()
+        self.clock = DeviceClock(timing.start_us(), timing.profile.drift_ppm)
         self.rx = Pacer(uart_baud, self.clock)
         self.tx = Pacer(uart_baud, self.clock)
         self.plan = plan
@@ -187,7 +192,8 @@ class EnergyBoard:
 
     def _boot(self) -> None:
         self._command.clear()
-        self._dut = EembcDut(self.port, self.clock, self._write, inference_ns=self.inference_ns,
+        self.timing.boot()
+        self._dut = EembcDut(self.port, self.clock, self._write, inference_ns=self.timing.base_ns,
                              max_input=self.max_input, energy_mode=True, run_inferences=self._run,
                              on_infer=self._record, on_timestamp=self._pulse)
         self._dut.boot()
@@ -230,10 +236,11 @@ class EnergyBoard:
         self._wait_until(self._pulses[phase][1])
 
     def _run(self, count: int, per_ns: float) -> None:
-        if not count:
+        if not count or self._dut is None:
             return
         # The modelled core is busy from now on; the real inferences run inside that time.
-        start, end = self.timeline.activity(count * per_ns * 1e-9)
+        device_ns = self.timing.loop_ns(count, self._dut.buffer.loaded())
+        start, end = self.timeline.activity(device_ns * 1e-9)
         middle = (start + end) / 2
         timed = "start" in self._pulses and "stop" not in self._pulses
         # Faults are placed before the real work, so a busy machine cannot push them into the past.
@@ -257,7 +264,7 @@ class EnergyBoard:
                 stop_here = True
         for _ in range(count):
             self.port.infer()
-            self.clock.advance_ns(per_ns)
+        self.clock.advance_ns(device_ns)
         if stop_here is not None:
             self._wait_until(middle)
             self._write_truth({"loop": self.plan.loop, "aborted": "reset" if stop_here else "hang",
@@ -302,11 +309,17 @@ def main(argv: list[str] | None = None) -> int:
     profile = args.profile or infer_profile(runner.info)
     port = ReferencePort(profile, runner)
     cost = CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz is not None else CostModel()
+    try:
+        timing = TimingModel(timing_profile(args.timing_profile, args.timing), cost.latency_us(runner.info) * 1000,
+                             args.seed)
+    except EdgeperfError as exc:
+        print(f"virtual bench: {exc}", file=sys.stderr)
+        return 2
     model = PowerModel(idle_a=args.idle_ma / 1000, active_a=args.active_ma / 1000, pulse_s=args.pulse_us / 1e6,
                        idle_level=0 if args.pulse_high else 1)
     timeline = Timeline(model)
     relay = args.io_manager != "none"
-    board = EnergyBoard(timeline, port, cost.latency_us(runner.info) * 1000, MAX_INPUT[profile],
+    board = EnergyBoard(timeline, port, timing, MAX_INPUT[profile],
                         args.dut_baud if relay else 0, plan, args.truth)
     host = SerialEndpoint("pty", 115200 if relay else args.dut_baud, DeviceClock())
     host_lock = threading.Lock()

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from ..device.clock import DeviceClock, InferTruth
@@ -25,6 +26,7 @@ from ..ports import MAX_INPUT, ReferencePort, infer_profile
 from ..runtimes import TflmRunner
 from .cost_model import CostModel
 from .faults import BoardFaultPlan, syntax
+from .timing import DEFAULT_PROFILE, PROFILES, TimingModel, TimingProfile, timing_profile
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -38,7 +40,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--cost-model", type=Path, help="JSON file overriding cost-model coefficients")
     p.add_argument("--time-scale", type=float, default=1.0,
                    help="wall seconds spent per modelled device second of inference (0 = do not wait)")
-    p.add_argument("--timer-start", type=int, default=0, help="initial value of the 32-bit microsecond counter")
+    p.add_argument("--timer-start", type=int,
+                   help="initial value of the 32-bit microsecond counter (default: the timing profile's)")
+    p.add_argument("--timing-profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
+                   help="realistic (default): jitter, outliers, input-dependent and warm-up cost, drift, any counter "
+                        "start; ideal: the cost model's time exactly (docs/virtual-bench.md)")
+    p.add_argument("--timing", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one timing-profile parameter (repeatable): " + ", ".join(f.name for f in fields(TimingProfile)))
+    p.add_argument("--seed", type=int, default=0, help="seed of the timing model (same seed, same times)")
     p.add_argument("--max-input", type=int, help="MAX_DB_INPUT_SIZE (default: the reference port's)")
     p.add_argument("--energy-mode", action="store_true", help="behave like an EE_CFG_ENERGY_MODE=1 build")
     p.add_argument("--binary", action="store_true",
@@ -70,16 +79,19 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
             else CostModel(clock_mhz=args.clock_mhz) if args.clock_mhz is not None else CostModel())
     inference_ns = cost.latency_us(runner.info) * 1000
     faults = BoardFaultPlan.from_specs(args.fault, args.fault_seed)
-    clock = DeviceClock(args.timer_start, faults.drift_ppm)
+    timing = TimingModel(timing_profile(args.timing_profile, args.timing), inference_ns, args.seed)
+    start = args.timer_start if args.timer_start is not None else timing.start_us()
+    clock = DeviceClock(start, faults.drift_ppm + timing.profile.drift_ppm)
     endpoint = SerialEndpoint(args.listen, args.baud, clock, faults, control=not args.listen.startswith("serial:"))
 
     def run_inferences(count: int, per_ns: float) -> None:
         # Really run every inference, then wait out the rest of the modelled device time.
         started = time.monotonic()
+        device_ns = timing.loop_ns(count, dut.buffer.loaded())
         for _ in range(count):
             port.infer()
-            clock.advance_ns(per_ns)
-        remaining = count * per_ns * 1e-9 * args.time_scale - (time.monotonic() - started)
+        clock.advance_ns(device_ns)
+        remaining = device_ns * 1e-9 * args.time_scale - (time.monotonic() - started)
         if remaining > 0:
             time.sleep(remaining)
 
@@ -88,7 +100,12 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
                    energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth),
                    binary=args.binary, set_baud=endpoint.set_baud, on_event=faults.event,
                    disconnect=endpoint.disconnect)
-    endpoint.on_reset = dut.reset
+
+    def reset() -> None:
+        timing.boot()
+        dut.reset()
+
+    endpoint.on_reset = reset
     return dut, endpoint, clock
 
 
