@@ -23,7 +23,7 @@ def test_kws01_performance_matches_the_cost_model(tmp_path):
 
     results = tmp_path / "res"
     proc = _run("run", "--benchmark", "kws01", "--mode", "performance", "--sim-time-scale", "0",
-                "--results", str(results), cwd=tmp_path)
+                "--sim-profile", "ideal", "--results", str(results), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "latency" in proc.stdout.lower() and "kws01" in proc.stdout
     document = json.loads((results / "results.json").read_text())

@@ -75,7 +75,7 @@ class SessionStats:
     #: Board brought back to a known state (re-identified), and measurements discarded and taken again.
     recoveries: int = 0
     repeated_measurements: int = 0
-    #: ASCII uploads read back with `db print` and found equal (done once the session has met a fault).
+    #: ASCII uploads read back with `db print` and found equal (done once the session has met a link fault).
     uploads_read_back: int = 0
     #: Reply lines that were not protocol (debug prints, line noise): logged and ignored.
     stray_lines: int = 0
@@ -133,7 +133,7 @@ class DutSession:
         self.stats = SessionStats()
         #: True while the board's buffer holds the last upload (a recovery may have lost it).
         self.loaded = False
-        #: Read every ASCII upload back with `db print`; switched on by the first fault of the session.
+        #: Read every ASCII upload back with `db print`; switched on by the first link fault of the session.
         self.verify_uploads = False
         self._recoveries_left = policy.max_recoveries
         self.identity: Identity | None = None
@@ -156,13 +156,14 @@ class DutSession:
     def _stray(self, line: str) -> None:
         self.stats.stray_lines += 1
 
-    def note_fault(self, text: str) -> None:
+    def note_fault(self, text: str, link: bool = True) -> None:
         """Count and log one fault or recovery step.
 
         A link that lost or doubled one byte can do it twice in one `db` chunk, which keeps the count
-        right and the data wrong; the ASCII protocol has no checksum, so from now on uploads are read back.
+        right and the data wrong; the ASCII protocol has no checksum, so after a link fault uploads are
+        read back. A board that rebooted or a monitor that failed (`link=False`) damaged no byte.
         """
-        self.verify_uploads = True
+        self.verify_uploads = self.verify_uploads or link
         self.stats.faults.append(text)
         self.log.note(f"fault: {text}")
 
@@ -228,7 +229,8 @@ class DutSession:
                 if isinstance(exc, DeviceError):  # e.g. the board ran on a buffer it lost unseen
                     self.loaded = False
                 self.stats.repeated_measurements += 1
-                self.note_fault(f"{what} discarded after {type(exc).__name__}: {exc}")
+                self.note_fault(f"{what} discarded after {type(exc).__name__}: {exc}",
+                                link=not isinstance(exc, (BoardReset, MonitorError)))
                 self.recover(exc, what)
 
     def recover(self, cause: Exception, what: str = "") -> None:
@@ -256,7 +258,7 @@ class DutSession:
                     # A garbled reply can look like another build; a real swap fails every recovery in a row.
                     raise DeviceError(f"after a recovery the board on {self.link.url} identified as {after.model!r} "
                                       f"({after.mode}), not {before.model!r} ({before.mode})")
-                self.note_fault(f"recovered: board re-identified as {after.model} ({after.vendor})")
+                self.note_fault(f"recovered: board re-identified as {after.model} ({after.vendor})", link=False)
                 self.stats.recovery_actions.append(f"{reason} -> {', '.join(actions)}")
                 return
             except FAULTS as exc:

@@ -29,7 +29,8 @@ MAX_CHUNK_BYTES = 38
 _NAME = re.compile(r"^m-name-dut-\[(.*)\]$")
 _PROFILE = re.compile(r"^m-profile-\[(.*)\]$")
 _MODEL = re.compile(r"^m-model-\[([^\]]*)\]$")
-_LAP = re.compile(r"^m-lap-us-(\d+)$")
+#: `%lu` of a 32-bit counter: no leading zero, at most 10 digits (a digit lost or doubled on the link breaks this).
+_LAP = re.compile(r"^m-lap-us-(0|[1-9][0-9]{0,9})$")
 _RESULTS = re.compile(r"^m-results-\[(.*)\]$")
 _MODE = re.compile(r"^m-timestamp-mode-(\w+)$")
 _WARMUP_START = re.compile(r"^m-warmup-start-(\d+)$")
@@ -88,6 +89,24 @@ def is_error(line: str) -> bool:
 def wrap_elapsed(t0: int, t1: int) -> int:
     """Microseconds between two 32-bit counter readings, correct across one wrap."""
     return (t1 - t0) % COUNTER_MODULUS
+
+
+def lap_value(line: str) -> int | None:
+    """The counter of an `m-lap-us-` line (None for other lines); a malformed one is a garbled timestamp."""
+    if not line.startswith("m-lap-us"):
+        return None
+    match = _LAP.match(line)
+    if not match or int(match.group(1)) >= COUNTER_MODULUS:
+        raise ProtocolError(f"garbled timestamp {line!r}: not a 32-bit counter as the firmware prints it")
+    return int(match.group(1))
+
+
+def parse_lap(lines: list[str]) -> int:
+    """The one counter reading of a performance build's `timestamp` reply."""
+    values = [v for v in map(lap_value, lines) if v is not None]
+    if len(values) != 1:
+        raise ProtocolError(f"expected one m-lap-us line in the 'timestamp' reply, got {lines!r}")
+    return values[0]
 
 
 def parse_results(line: str) -> list[float]:
@@ -155,8 +174,8 @@ def parse_infer(lines: list[str], iterations: int, warmups: int) -> InferReply:
             started = True
         elif line == "m-infer-done":
             done = True
-        elif (m := _LAP.match(line)):
-            (laps if started and not done else extra).append(int(m.group(1)))
+        elif (lap := lap_value(line)) is not None:
+            (laps if started and not done else extra).append(lap)
         elif line.startswith("m-results-["):
             results = parse_results(line)
     if not started or not done:

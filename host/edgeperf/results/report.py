@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..modes import Mode
 from . import plots
 from .folder import atomic_write_text
+from .summary import iterations_per_window
 from .validate import check_document
 
 STYLE = """
@@ -61,8 +62,8 @@ def _performance(perf: dict) -> tuple[str, list[str]]:
         f"<tr><td>{w['index']}</td><td>{html.escape(w['file'])}</td><td>{w['iterations']}</td>"
         f"<td>{w['seconds']:.3f}</td><td>{w['throughput']:.3f}</td></tr>" for w in perf["windows"])
     body = (f"<p><b>Median throughput {perf['median_throughput']['value']:.3f} inf./s</b>, "
-            f"latency {perf['latency']['value']:.3f} ms (1000 / median), {perf['iterations_per_window']} "
-            f"inferences per window.</p><table><tr><th>window</th><th>file</th><th>inferences</th><th>s</th>"
+            f"latency {perf['latency']['value']:.3f} ms (1000 / median); inferences per window: "
+            f"{html.escape(iterations_per_window(perf['windows']))}.</p><table><tr><th>window</th><th>file</th><th>inferences</th><th>s</th>"
             f"<th>inf./s</th></tr>{windows}</table>")
     images = [_img(plots.throughput_per_window(perf), "throughput per window"),
               _img(plots.latency_distribution(perf), "latency distribution")]

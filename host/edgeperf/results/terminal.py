@@ -118,7 +118,7 @@ def _print_tables(console: Console, document: Document) -> None:
         if not perf:
             table.add_row(run["benchmark"], board, "-", "-", "-", f"[red]failed[/red]: {run.get('error')}")
             continue
-        windows = ", ".join(f"{w['seconds']:.1f}s" for w in perf["windows"])
+        windows = ", ".join(f"{w['iterations']} in {w['seconds']:.1f}s" for w in perf["windows"])
         table.add_row(run["benchmark"], board, f"{perf['median_throughput']['value']:.3f}",
                       f"{perf['latency']['value']:.3f}", windows, _verdict(perf["rules"]))
     console.print(table)

@@ -23,7 +23,7 @@ from ..metrics import binary_auc, one_vs_rest_auc, top1
 from ..protocol.eembc import InferReply
 from ..results.journal import Journal
 from ..results.records import AccuracyResult, RuleCheck
-from .measure import Deadline, Plausibility
+from .measure import Deadline, Plausibility, confirmed
 from .progress import Progress
 
 #: Size of the official accuracy sets (ad01 also accepts the 72-file alternative list).
@@ -31,8 +31,8 @@ OFFICIAL_SET_SIZES = {"kws01": (1000,), "vww01": (1000,), "ic01": (200,), "ad01"
 #: Host deadline for an `infer 1 0`: the first one gets a generous minute (a single inference on the slowest
 #: board is seconds); later ones follow the board's measured latency, so a lost reply costs seconds.
 DEADLINE = Deadline(unknown_seconds=60.0, cap_seconds=60.0)
-#: A sample's device time this far (relative) from the last one is measured again and kept only when confirmed:
-#: a digit lost or doubled in an `m-lap-us` line moves it by far more.
+#: The narrowest plausibility band of a sample's device time around the run's median (the measured spread
+#: widens it): a digit lost or doubled in an `m-lap-us` line moves it by far more.
 LATENCY_TOLERANCE = 0.5
 #: A resumed run's re-measured sample may take at most this factor more or less device time than the journal
 #: says: a board at another clock or with another build is refused, timing noise and warm-up are not.
@@ -81,10 +81,11 @@ class _Sampler:
         self.progress = progress
         #: Device time of the last sample's inference, once one has printed timestamps.
         self.latency_us: float | None = None
+        #: Every sample's latency so far: a garbled one lies outside their spread.
+        self.plausible = Plausibility(LATENCY_TOLERANCE)
 
     def sample(self, label: str, upload: bytes) -> tuple[InferReply, list[str]]:
-        session = self.session
-        plausible = Plausibility(LATENCY_TOLERANCE)
+        session, plausible = self.session, self.plausible
         sent = False
 
         def body() -> InferReply:
@@ -95,12 +96,13 @@ class _Sampler:
             reply = session.infer(1, 0, DEADLINE.seconds(1, 0, self.latency_us))
             session.confirm_results(reply)
             if reply.t0_us is not None and reply.t1_us is not None:
-                plausible.check(reply.elapsed_us, self.latency_us)
+                plausible.check(reply.elapsed_us)
             return reply
 
-        reply, faults = session.measure(label, body)
+        reply, faults = confirmed(session, label, body)
         if reply.t0_us is not None and reply.t1_us is not None:
             self.latency_us = reply.elapsed_us
+            plausible.accept(reply.elapsed_us)
         return reply, faults
 
     def file(self, item: DatasetFile, golden: GoldenCheck | None) -> dict[str, object]:

@@ -106,7 +106,7 @@ class EdgeTimedWindows:
 
         def body() -> float:
             self._ensure_input(data, "probe input")
-            return probe(loop, self.settings, self.progress, None)
+            return probe(loop, self.settings, self.progress)[-1]
 
         return trusted(self.session, what, body, self.settings.max_fault_repeats)
 

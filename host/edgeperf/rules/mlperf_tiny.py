@@ -62,6 +62,22 @@ def runtime_met(seconds: float, iterations: int) -> bool:
     return seconds >= MIN_WINDOW_SECONDS and iterations >= MIN_WINDOW_ITERATIONS
 
 
+def comparable_windows(windows: Sequence[MeasuredWindow], all_long_enough: bool) -> RuleCheck:
+    """Whether the median compares like with like: one count for every window (as the reference runner
+    uses), or counts recomputed from measured times where every window still met the minimum runtime."""
+    counts = [w.iterations for w in windows]
+    if len(set(counts)) <= 1:
+        return RuleCheck("comparable windows", True, f"every window ran {counts[0] if counts else 0} inferences")
+    listed = ", ".join(map(str, counts))
+    if all_long_enough:
+        return RuleCheck("comparable windows", True,
+                         f"windows ran {listed} inferences (counts recomputed from the times measured); each met "
+                         f"the minimum runtime, so their throughputs compare")
+    return RuleCheck("comparable windows", False,
+                     f"windows ran {listed} inferences and not all met the minimum runtime: their throughputs "
+                     "do not compare")
+
+
 def window_checks(windows: Sequence[MeasuredWindow], first_files: list[str], quick: bool, md5: str | None,
                   reference_md5: str | None, *, timing: RuleCheck) -> list[RuleCheck]:
     """The rules every windowed mode shares: five windows, their length, the files used, what timed them, the model.
@@ -84,6 +100,7 @@ def window_checks(windows: Sequence[MeasuredWindow], first_files: list[str], qui
         RuleCheck("first five files", used == first,
                   "windows used the first 5 files of y_labels.csv in order" if used == first
                   else "windows must use the first 5 files of y_labels.csv (the dataset has fewer, or other files were used)"),
+        comparable_windows(windows, not short and not few),
         timing,
         RuleCheck("reference model", md5 == reference_md5,
                   "the official MLPerf Tiny model" if md5 == reference_md5

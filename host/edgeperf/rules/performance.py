@@ -6,14 +6,16 @@ waiting for minutes.
 
 On a flaky link every measurement goes through `DutSession.measure`: a window hit by a fault
 is measured again from its upload. The ASCII protocol has no checksum, so a timestamp garbled
-by a lost or doubled digit is caught by plausibility instead: a window (or probe) far from the
-expected time per inference is measured again and kept only when a second measurement agrees.
+by a lost or doubled digit is caught by protocol means (its format, and the counter against the
+host's clock around the loop); a time that passes them but lies far outside the spread this run
+has measured is measured again, as a suspect rather than a fault (docs/virtual-bench.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import statistics
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,10 +23,21 @@ from ..benchmarks import Benchmark
 from ..datasets import DatasetFile
 from ..dut import DutSession, UploadTiming
 from ..errors import ConfigError, DeviceError
-from ..protocol.eembc import InferReply
+from ..protocol.eembc import InferReply, parse_lap
 from ..results.records import PerformanceResult, RuleCheck, Window
 from . import mlperf_tiny as rules
-from .measure import Deadline, Plausibility, Timed, long_enough, probe, windows_of
+from .measure import (
+    WARMUP_FACTOR,
+    Bracketed,
+    Deadline,
+    Plausibility,
+    Timed,
+    check_counters,
+    confirmed,
+    long_enough,
+    probe,
+    windows_of,
+)
 from .progress import Progress
 
 
@@ -34,9 +47,11 @@ class PerformanceSettings(rules.WindowSettings):
 
     #: Host-side time allowed for one inference before the probe has measured anything.
     probe_timeout_seconds: float = 120.0
-    #: Largest relative difference between two timings that still agree (probe vs confirmation, window vs
-    #: expected time per inference); a digit lost or doubled in a timestamp changes it by far more.
-    timer_tolerance: float = 0.2
+    #: How far the board's counter may run ahead of the host's clock (a crystal is off by ppm; 2 % also
+    #: covers an RC oscillator). A garbled timestamp moves it by far more.
+    clock_tolerance: float = 0.02
+    #: Extra probe loops at the final count: the run's own measure of its spread.
+    probe_repeats: int = 3
 
     @property
     def deadline(self) -> Deadline:
@@ -48,33 +63,54 @@ def model_md5(path: Path) -> str:
 
 
 class _DeviceTimedWindows:
-    """Measures windows of one benchmark with `infer N W`, timed by the board's m-lap-us counter."""
+    """Measures windows of one benchmark with `infer N W`, timed by the board's m-lap-us counter.
+
+    Every loop is bracketed by two `timestamp` commands, so each of its timestamps is checked against
+    the host's clock (`check_counters`); what passes is held against the run's spread (`Plausibility`).
+    """
 
     def __init__(self, session: DutSession, settings: PerformanceSettings, progress: Progress) -> None:
         self.session = session
         self.settings = settings
         self.progress = progress
+        self.plausible = Plausibility(settings.clock_tolerance, max_suspects=settings.max_window_repeats + 1)
+
+    def timed(self, count: int, warmups: int, expected_us: float | None) -> InferReply:
+        """`timestamp`, `infer count warmups`, `timestamp`: the loop, its timestamps checked by protocol means."""
+        session, timeout = self.session, self.session.command_timeout
+        before_sent = time.monotonic()
+        before = parse_lap(session.client.command("timestamp", timeout))
+        infer_sent = time.monotonic()
+        reply = session.infer(count, warmups, self.settings.deadline.seconds(count, warmups, expected_us))
+        infer_done = time.monotonic()
+        after = parse_lap(session.client.command("timestamp", timeout))
+        if reply.t0_us is not None and reply.t1_us is not None:
+            loop = Bracketed(before, reply, after, before_sent, infer_sent, infer_done, time.monotonic())
+            check_counters(loop, None if expected_us is None else expected_us * WARMUP_FACTOR,
+                           self.settings.clock_tolerance)
+        return reply
 
     def latency(self, data: bytes) -> tuple[float, list[str]]:
         """The probe, on `data` uploaded first if the board does not hold it; and the faults it survived."""
         def loop(iterations: int, latency_us: float | None) -> float:
-            deadline = self.settings.deadline.seconds(iterations, 1, latency_us)
-            return self.session.infer(iterations, 1, deadline).elapsed_us
+            return self.timed(iterations, 1, latency_us).elapsed_us
 
-        def body() -> float:
+        def body() -> list[float]:
             if not self.session.loaded:
                 self.progress.status("uploading probe input")
                 self.session.upload(data, self.progress.upload)
-            return probe(loop, self.settings, self.progress, self.settings.timer_tolerance)
+            return probe(loop, self.settings, self.progress, self.settings.probe_repeats)
 
-        return self.session.measure("latency probe", body)
+        samples, faults = self.session.measure("latency probe", body)
+        for per_us in samples:
+            self.plausible.accept(per_us)
+        return statistics.median(samples), faults
 
     def window(self, index: int, item: DatasetFile, data: bytes, iterations: int, expected_us: float,
                notes: list[str]) -> Window:
-        """One window on one file: uploaded once, measured until untouched by faults and long enough."""
+        """One window on one file: uploaded once, measured until untouched by faults, plausible and long enough."""
         settings, session, progress = self.settings, self.session, self.progress
         upload: UploadTiming | None = None
-        plausible = Plausibility(settings.timer_tolerance)
 
         def once(count: int) -> tuple[Timed[InferReply], list[str]]:
             def body() -> Timed[InferReply]:
@@ -84,16 +120,14 @@ class _DeviceTimedWindows:
                     upload = session.upload(data, progress.upload)
                 progress.status(f"window {index}/{settings.windows}: {count} inferences "
                                 f"(~{count * expected_us / 1e6:.1f} s device time)")
-                reply = session.infer(count, settings.warmups, settings.deadline.seconds(count, settings.warmups,
-                                                                                         expected_us))
-                plausible.check(reply.elapsed_us / count, expected_us)
+                reply = self.timed(count, settings.warmups, expected_us)
+                if reply.elapsed_us == 0:
+                    raise DeviceError(f"window {index}: the board's timer did not advance over {count} inferences")
+                self.plausible.check(reply.elapsed_us / count)
                 return Timed(reply, reply.elapsed_us)
 
-            nonlocal expected_us
-            timed, seen = session.measure(f"window {index}", body)
-            if timed.elapsed_us == 0:
-                raise DeviceError(f"window {index}: the board's timer did not advance over {count} inferences")
-            expected_us = timed.elapsed_us / count  # a repeat expects what this measurement gave
+            timed, seen = confirmed(session, f"window {index}", body, notes)
+            self.plausible.accept(timed.elapsed_us / count)
             return timed, seen
 
         measured = long_enough(once, iterations, settings, f"window {index}", notes)
