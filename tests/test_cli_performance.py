@@ -114,3 +114,38 @@ def test_a_model_with_another_output_size_is_refused_before_the_port_is_opened(t
     assert proc.returncode == 1
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert error.startswith("ModelError:") and "gives 10 output values, but kws01 scores 12 classes" in error
+
+
+def test_realistic_board_meets_no_false_fault_and_unequal_windows_are_shown_as_such(tmp_path):
+    # Loop jitter of 20 %, drift and a counter starting anywhere: honest variance, never a fault. Seed 1 makes
+    # window 5 come out short and run again with a recomputed count, so the windows' counts differ.
+    results = tmp_path / "res"
+    proc = _run("run", "-b", "ad01", "--quick", "--sim-time-scale", "0", "--sim-timing", "jitter=0.2",
+                "--sim-timing", "drift_ppm=200", "--sim-seed", "1", "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = json.loads((results / "results.json").read_text())["runs"][0]
+    assert run["session"]["faults"] == [] and run["session"]["uploads_read_back"] == 0
+    assert run["board"]["sim_timing_profile"] == "realistic"
+    perf = run["performance"]
+    counts = [w["iterations"] for w in perf["windows"]]
+    assert len(set(counts)) > 1, counts
+    summary = (results / "results.txt").read_text()
+    assert "Iterations/window : differ: " in summary
+    for w in perf["windows"]:
+        assert f"window {w['index']} {w['iterations']} in {w['seconds']:.3f} s" in summary
+    comparable = next(r for r in perf["rules"] if r["rule"] == "comparable windows")
+    assert ", ".join(map(str, counts)) in comparable["detail"]
+    odd = next(c for c in counts if c != counts[0])
+    assert f"{counts[0]} in " in proc.stdout and f"{odd} in " in proc.stdout  # the terminal shows each count
+    report = _run("report", str(results), cwd=tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    page = (results / "report.html").read_text()
+    assert "inferences per window: differ: " in page
+
+
+def test_a_bad_timing_option_is_one_line_and_exit_2(tmp_path):
+    proc = _run("run", "-b", "kws01", "--quick", "--sim-timing", "jitter=lots", "--results", str(tmp_path / "r"),
+                cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "timing override 'jitter=lots'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
