@@ -119,7 +119,7 @@ def test_singlestream_device_p90_matches_cost_model_and_host_adds_the_link(tmp_p
 
     results = tmp_path / "res"
     proc = _cli("run", "-b", "kws01", "--scenario", "singlestream", "--quick", "--baud", "921600",
-                "--sim-time-scale", "1", "--results", str(results), cwd=tmp_path)
+                "--sim-time-scale", "1", "--sim-profile", "ideal", "--results", str(results), cwd=tmp_path)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, out + err
     run = json.loads((results / "results.json").read_text())["runs"][0]
