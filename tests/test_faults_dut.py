@@ -43,7 +43,9 @@ def _run_doc(results: Path) -> dict:
 
 def _performance(tmp: Path, name: str, faults: list[str], seed: int = 1, reset: bool = True) -> dict:
     """kws01 --quick on a launched board with `faults`; returns the run entry of results.json."""
-    extra = ["--timer-start", "1000000000", "--fault-seed", str(seed)] + [a for f in faults for a in ("--fault", f)]
+    # The ideal profile: a faulty run's windows are compared with the clean run's to the microsecond.
+    extra = ["--timer-start", "1000000000", "--fault-seed", str(seed), "--timing-profile", "ideal"] + [
+        a for f in faults for a in ("--fault", f)]
     with VirtualBoardProcess(model=model_path("kws01"), profile="kws01", time_scale=float(TIME_SCALE),
                              extra_args=extra) as board:
         results = tmp / name
@@ -76,6 +78,7 @@ def _accuracy(tmp: Path, dataset: Path, name: str, faults: list[str], seed: int 
     results = tmp / name
     fault_args = [a for f in faults for a in ("--sim-fault", f)]
     proc = _cli("-b", "kws01", "--mode", "accuracy", "--dataset", str(dataset), "--sim-time-scale", "0",
+                "--sim-profile", "ideal",
                 "--sim-fault-seed", str(seed), *fault_args, "--results", str(results), cwd=tmp)
     run = _run_doc(results)
     assert proc.returncode == (1 if run.get("error") else 0), proc.stdout + proc.stderr

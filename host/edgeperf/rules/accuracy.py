@@ -17,13 +17,13 @@ import numpy as np
 from ..benchmarks import Benchmark
 from ..datasets import DatasetFile
 from ..dut import DutSession
-from ..errors import ConfigError
+from ..errors import ConfigError, ProtocolError
 from ..golden import GoldenCheck
 from ..metrics import binary_auc, one_vs_rest_auc, top1
 from ..protocol.eembc import InferReply
 from ..results.journal import Journal
 from ..results.records import AccuracyResult, RuleCheck
-from .measure import Deadline, Plausibility, confirmed
+from .measure import Deadline, Plausibility, TimingSuspect
 from .progress import Progress
 
 #: Size of the official accuracy sets (ad01 also accepts the 72-file alternative list).
@@ -96,10 +96,14 @@ class _Sampler:
             reply = session.infer(1, 0, DEADLINE.seconds(1, 0, self.latency_us))
             session.confirm_results(reply)
             if reply.t0_us is not None and reply.t1_us is not None:
-                plausible.check(reply.elapsed_us)
+                try:
+                    plausible.check(reply.elapsed_us)
+                except TimingSuspect as suspect:
+                    # One inference has no bracketing timestamps: far outside the spread, it counts as garbled.
+                    raise ProtocolError(str(suspect)) from suspect
             return reply
 
-        reply, faults = confirmed(session, label, body)
+        reply, faults = session.measure(label, body)
         if reply.t0_us is not None and reply.t1_us is not None:
             self.latency_us = reply.elapsed_us
             plausible.accept(reply.elapsed_us)
