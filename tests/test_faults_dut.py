@@ -154,7 +154,8 @@ def test_a_hung_board_without_reset_method_stops_the_run(tmp):
 
 
 ACCURACY_FAULTS = [
-    ("drop:0.0005:out", 1, ["repeated_measurements"]),
+    # Seed 5: with seed 1 the only dropped byte is an m-ready's newline, which the host now takes in its stride.
+    ("drop:0.0005:out", 5, ["repeated_measurements"]),
     ("duplicate:0.001:out", 2, ["repeated_measurements"]),
     ("corrupt:0.0005", 1, ["upload_restarts", "repeated_measurements"]),
     ("reset-infer:4", 1, ["board_resets"]),

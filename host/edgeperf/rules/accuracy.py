@@ -82,7 +82,7 @@ class _Sampler:
         #: Device time of the last sample's inference, once one has printed timestamps.
         self.latency_us: float | None = None
         #: Every sample's latency so far: a garbled one lies outside their spread.
-        self.plausible = Plausibility(LATENCY_TOLERANCE)
+        self.plausible = Plausibility(LATENCY_TOLERANCE, early=True)
 
     def sample(self, label: str, upload: bytes) -> tuple[InferReply, list[str]]:
         session, plausible = self.session, self.plausible

@@ -113,13 +113,16 @@ class Plausibility:
 
     floor: float
     max_suspects: int = 3
+    #: Before a spread is known, check against the times known so far within `floor` (accuracy, where a
+    #: single inference has no bracketing timestamps: a garbled first sample would otherwise be kept).
+    early: bool = False
     samples: list[float] = field(default_factory=list)
     suspects: list[float] = field(default_factory=list)
 
     def band(self) -> float | None:
         """The largest accepted |log ratio| to the median; None while too few times are known."""
         if len(self.samples) < MIN_SPREAD_SAMPLES:
-            return None
+            return math.log1p(self.floor) if self.early and self.samples else None
         middle = statistics.median(self.samples)
         spread = max(abs(math.log(x / middle)) for x in self.samples)
         return max(SPREAD_FACTOR * spread, math.log1p(self.floor))
