@@ -20,9 +20,11 @@ from .device.serial import ClientLimits
 from .dut import RecoveryPolicy
 from .errors import ConfigError, EdgeperfError, ResultsWriteError
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
+from .golden import parse_runtimes
 from .modes import Mode
 from .results import ResultsFolder
 from .results.resume import interrupted_run
+from .results.summary import golden_lines
 from .results.terminal import print_summary
 from .rules.energy import EnergySettings
 from .rules.performance import PerformanceSettings
@@ -160,7 +162,7 @@ def _run_with_bars(console: Console, args: argparse.Namespace, targets: list[Tar
                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
                  console=console, transient=False) as bar:
         return runner(args.parallel)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
-                                     golden=tuple(args.golden.split(",")) if args.golden else (),
+                                     golden=parse_runtimes(args.golden) if args.golden else (),
                                      scenario=args.scenario,
                                      profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
                                                      query_timeout_s=args.query_timeout),
@@ -205,6 +207,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             + (f", or continue with `edgeperf run --resume {folder.path}`" if args.mode is Mode.ACCURACY else "")
         ) from None
     print_summary(console, document)
+    runs = document["runs"]
+    assert isinstance(runs, list)
+    for entry in runs:
+        for line in golden_lines(entry):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")
     failures = list(iter_failures(document))
@@ -240,6 +247,15 @@ def _model_file(text: str) -> str:
     return text
 
 
+def _golden_runtimes(text: str) -> str:
+    """An argparse type: a comma-separated list of golden-check runtimes, all known."""
+    try:
+        parse_runtimes(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `verify`."""
     parser.add_argument("--benchmark", "-b", action="append", choices=list(BENCHMARKS),
@@ -252,7 +268,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="the .tflite flashed on the board (virtual board: the model it runs)")
     parser.add_argument("--dataset", help="dataset root in the MLPerf Tiny layout (default: the bundled sample sets)")
     parser.add_argument("--results", help="results folder to create (default: results/<timestamp>)")
-    parser.add_argument("--golden", nargs="?", const="tflite-micro,litert", metavar="RUNTIMES",
+    parser.add_argument("--golden", nargs="?", const="tflite-micro,litert", metavar="RUNTIMES", type=_golden_runtimes,
                         help="accuracy mode: also run every sample on the host (tflite-micro,litert) and compare "
                         "with what the board printed")
     parser.add_argument("--resume", metavar="RESULTS_DIR",

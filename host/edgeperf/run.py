@@ -303,3 +303,8 @@ def iter_failures(document: Document) -> Iterator[str]:
     for run in runs:
         if run.get("error"):
             yield f"{run['benchmark']}: {run['error']}"
+        accuracy = run.get("accuracy") or {}
+        for runtime, check in accuracy.get("golden", {}).items():
+            if check["mismatches"]:
+                yield (f"{run['benchmark']}: golden check: {check['mismatches']} of {check['compared_samples']} "
+                       f"samples outside {runtime}'s tolerance ({check['tolerance']})")
