@@ -322,11 +322,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
+    from .datasets.manifest import MANIFEST
     from .datasets.preprocess import preprocess
 
     model = Path(args.model) if args.model else (bundled_model(args.benchmark) if args.benchmark == "kws01" else None)
     count = preprocess(args.benchmark, Path(args.raw), Path(args.out), model, args.limit)
-    Console().print(f"wrote {count} {args.benchmark} inputs and y_labels.csv to {Path(args.out) / args.benchmark}")
+    Console().print(f"wrote {count} {args.benchmark} inputs, y_labels.csv and {MANIFEST} to "
+                    f"{Path(args.out) / args.benchmark}")
     return 0
 
 

@@ -113,6 +113,9 @@ def run_summary(entries: list[Document]) -> str:
         faults = fault_summary(entry.get("session"))
         if faults:
             out.append(f"  {faults}")
+        dataset = entry.get("dataset")
+        if isinstance(dataset, dict) and dataset.get("note"):
+            out.append(f"  Note: {dataset['note']}")
         if entry.get("error"):
             out.append(f"  FAILED: {entry['error']}")
             out.append("")
