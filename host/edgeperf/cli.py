@@ -399,6 +399,40 @@ with a fresh command parser. Exit codes: 0 after SIGTERM or SIGINT (honoured wit
 inference, whose client then gets no reply), 2 for a bad option or listen address (one line on stderr)."""
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Start one simulated board on plain pty paths and keep it up for outside tools until Ctrl-C or SIGTERM."""
+    from .sim.launcher import VirtualBenchProcess, VirtualBoardProcess, serve_until_stopped
+    from .sim.qemu import QemuProcess, firmware_elf
+    from .sim.qemu import get_board as get_qemu_board
+
+    bench = BENCHMARKS[args.benchmark]
+    model = Path(args.model) if args.model else bundled_model(bench.name)
+    process: VirtualBoardProcess | QemuProcess
+    if args.kind == "qemu":
+        machine = get_qemu_board(args.board)
+        print(f"building the {bench.name} firmware for {machine.name} (incremental)", file=sys.stderr, flush=True)
+        process = QemuProcess(machine, firmware_elf(machine, bench.name), serial="pty")
+    elif args.kind == "bench":
+        process = VirtualBenchProcess(model=model, profile=bench.name, monitor=args.monitor, io_manager=args.io_manager)
+    else:
+        process = VirtualBoardProcess(model=model, profile=bench.name, baud=args.baud or bench.baud_performance,
+                                      time_scale=args.time_scale)
+    with process:
+        if isinstance(process, VirtualBenchProcess):
+            relay = "direct" if args.io_manager == "none" else f"through the {args.io_manager} IO manager"
+            print(f"dut: {process.url} (energy-mode {bench.name} board, {relay})")
+            print(f"monitor: {process.event['monitor']} ({process.event['monitor_kind']})")
+        elif isinstance(process, VirtualBoardProcess):
+            print(f"dut: {process.url} ({bench.name} virtual board, {process.baud} baud; reset: write a byte to "
+                  f"{process.event.get('reset')})")
+        else:
+            print(f"dut: {process.url} ({bench.name} firmware on {process.board.name}; QEMU drops what the board "
+                  "prints while the path is not open)")
+        print("Ctrl-C or SIGTERM stops it", flush=True)
+        serve_until_stopped(process, f"the {args.kind} process")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -453,6 +487,20 @@ def make_parser() -> argparse.ArgumentParser:
                        help="most inferences, and most warm-ups, one infer command may ask for; above it the "
                             "reply is an e- line (default %(default)s)")
     agent.set_defaults(func=cmd_agent)
+    sim = sub.add_parser("sim", help="start a virtual board, virtual energy bench or QEMU board on plain pty paths "
+                                     "for tools that open a device path (the MLCommons runner); runs until Ctrl-C")
+    sim.add_argument("kind", choices=["board", "bench", "qemu"])
+    sim.add_argument("--benchmark", "-b", choices=list(BENCHMARKS), default="kws01",
+                     help="the model the board runs (default %(default)s)")
+    sim.add_argument("--model", type=_model_file, help="board, bench: the .tflite it runs (default: the bundled one)")
+    sim.add_argument("--baud", type=_positive(int), help="board: its paced UART rate (default: the benchmark's "
+                     "performance-mode rate)")
+    sim.add_argument("--time-scale", type=float, default=1.0,
+                     help="board: wall seconds per modelled device second (default %(default)s: real time)")
+    sim.add_argument("--board", default="qemu-mps2-an386", help="qemu: qemu-mps2-an386 or qemu-mps3-an547")
+    sim.add_argument("--monitor", choices=list(SIM_MONITORS), default="lpm01a", help="bench: the emulated monitor")
+    sim.add_argument("--io-manager", choices=list(IO_MANAGERS), default="arduino", help="bench: the UART relay")
+    sim.set_defaults(func=cmd_sim)
     from .boards.commands import register as register_board_commands
     register_board_commands(sub)
     return parser
