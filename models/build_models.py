@@ -650,7 +650,8 @@ def expect_input(name: str, micro: Micro, scale: float, zero_point: int) -> None
 
 
 def write_samples(folder: Path, rows: list[tuple[str, bytes, list[int]]]) -> None:
-    """Write .bin files and a header-less y_labels.csv (file,num_classes,label[,window,stride])."""
+    """Write .bin files, a header-less y_labels.csv (file,num_classes,label[,window,stride]) and the dataset
+    manifest naming the model beside samples/ whose input quantization the files were made for."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -659,6 +660,12 @@ def write_samples(folder: Path, rows: list[tuple[str, bytes, list[int]]]) -> Non
         for file_name, data, columns in rows:
             (folder / file_name).write_bytes(data)
             writer.writerow([file_name, *columns])
+    sys.path.insert(0, str(HERE.parent / "host"))
+    from edgeperf.datasets.manifest import manifest_for, write_manifest
+
+    name = folder.name
+    write_manifest(folder, manifest_for(name, f"models/build_models.py: synthetic held-out samples for the bundled "
+                                              f"models/{name}.tflite", folder.parents[1] / f"{name}.tflite"))
 
 
 # =============================================================== the four builds

@@ -20,9 +20,11 @@ from .device.serial import ClientLimits
 from .dut import RecoveryPolicy
 from .errors import ConfigError, EdgeperfError, ResultsWriteError
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
+from .golden import parse_runtimes
 from .modes import Mode
 from .results import ResultsFolder
 from .results.resume import interrupted_run
+from .results.summary import golden_lines
 from .results.terminal import print_summary
 from .rules.energy import EnergySettings
 from .rules.performance import PerformanceSettings
@@ -160,7 +162,7 @@ def _run_with_bars(console: Console, args: argparse.Namespace, targets: list[Tar
                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
                  console=console, transient=False) as bar:
         return runner(args.parallel)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
-                                     golden=tuple(args.golden.split(",")) if args.golden else (),
+                                     golden=parse_runtimes(args.golden) if args.golden else (),
                                      scenario=args.scenario,
                                      profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
                                                      query_timeout_s=args.query_timeout),
@@ -205,6 +207,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             + (f", or continue with `edgeperf run --resume {folder.path}`" if args.mode is Mode.ACCURACY else "")
         ) from None
     print_summary(console, document)
+    runs = document["runs"]
+    assert isinstance(runs, list)
+    for entry in runs:
+        for line in golden_lines(entry):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")
     failures = list(iter_failures(document))
@@ -240,6 +247,15 @@ def _model_file(text: str) -> str:
     return text
 
 
+def _golden_runtimes(text: str) -> str:
+    """An argparse type: a comma-separated list of golden-check runtimes, all known."""
+    try:
+        parse_runtimes(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `verify`."""
     parser.add_argument("--benchmark", "-b", action="append", choices=list(BENCHMARKS),
@@ -252,7 +268,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="the .tflite flashed on the board (virtual board: the model it runs)")
     parser.add_argument("--dataset", help="dataset root in the MLPerf Tiny layout (default: the bundled sample sets)")
     parser.add_argument("--results", help="results folder to create (default: results/<timestamp>)")
-    parser.add_argument("--golden", nargs="?", const="tflite-micro,litert", metavar="RUNTIMES",
+    parser.add_argument("--golden", nargs="?", const="tflite-micro,litert", metavar="RUNTIMES", type=_golden_runtimes,
                         help="accuracy mode: also run every sample on the host (tflite-micro,litert) and compare "
                         "with what the board printed")
     parser.add_argument("--resume", metavar="RESULTS_DIR",
@@ -306,11 +322,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
+    from .datasets.manifest import MANIFEST
     from .datasets.preprocess import preprocess
 
     model = Path(args.model) if args.model else (bundled_model(args.benchmark) if args.benchmark == "kws01" else None)
     count = preprocess(args.benchmark, Path(args.raw), Path(args.out), model, args.limit)
-    Console().print(f"wrote {count} {args.benchmark} inputs and y_labels.csv to {Path(args.out) / args.benchmark}")
+    Console().print(f"wrote {count} {args.benchmark} inputs, y_labels.csv and {MANIFEST} to "
+                    f"{Path(args.out) / args.benchmark}")
     return 0
 
 
@@ -381,6 +399,40 @@ with a fresh command parser. Exit codes: 0 after SIGTERM or SIGINT (honoured wit
 inference, whose client then gets no reply), 2 for a bad option or listen address (one line on stderr)."""
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Start one simulated board on plain pty paths and keep it up for outside tools until Ctrl-C or SIGTERM."""
+    from .sim.launcher import VirtualBenchProcess, VirtualBoardProcess, serve_until_stopped
+    from .sim.qemu import QemuProcess, firmware_elf
+    from .sim.qemu import get_board as get_qemu_board
+
+    bench = BENCHMARKS[args.benchmark]
+    model = Path(args.model) if args.model else bundled_model(bench.name)
+    process: VirtualBoardProcess | QemuProcess
+    if args.kind == "qemu":
+        machine = get_qemu_board(args.board)
+        print(f"building the {bench.name} firmware for {machine.name} (incremental)", file=sys.stderr, flush=True)
+        process = QemuProcess(machine, firmware_elf(machine, bench.name), serial="pty")
+    elif args.kind == "bench":
+        process = VirtualBenchProcess(model=model, profile=bench.name, monitor=args.monitor, io_manager=args.io_manager)
+    else:
+        process = VirtualBoardProcess(model=model, profile=bench.name, baud=args.baud or bench.baud_performance,
+                                      time_scale=args.time_scale)
+    with process:
+        if isinstance(process, VirtualBenchProcess):
+            relay = "direct" if args.io_manager == "none" else f"through the {args.io_manager} IO manager"
+            print(f"dut: {process.url} (energy-mode {bench.name} board, {relay})")
+            print(f"monitor: {process.event['monitor']} ({process.event['monitor_kind']})")
+        elif isinstance(process, VirtualBoardProcess):
+            print(f"dut: {process.url} ({bench.name} virtual board, {process.baud} baud; reset: write a byte to "
+                  f"{process.event.get('reset')})")
+        else:
+            print(f"dut: {process.url} ({bench.name} firmware on {process.board.name}; QEMU drops what the board "
+                  "prints while the path is not open)")
+        print("Ctrl-C or SIGTERM stops it", flush=True)
+        serve_until_stopped(process, f"the {args.kind} process")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeperf", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -435,6 +487,20 @@ def make_parser() -> argparse.ArgumentParser:
                        help="most inferences, and most warm-ups, one infer command may ask for; above it the "
                             "reply is an e- line (default %(default)s)")
     agent.set_defaults(func=cmd_agent)
+    sim = sub.add_parser("sim", help="start a virtual board, virtual energy bench or QEMU board on plain pty paths "
+                                     "for tools that open a device path (the MLCommons runner); runs until Ctrl-C")
+    sim.add_argument("kind", choices=["board", "bench", "qemu"])
+    sim.add_argument("--benchmark", "-b", choices=list(BENCHMARKS), default="kws01",
+                     help="the model the board runs (default %(default)s)")
+    sim.add_argument("--model", type=_model_file, help="board, bench: the .tflite it runs (default: the bundled one)")
+    sim.add_argument("--baud", type=_positive(int), help="board: its paced UART rate (default: the benchmark's "
+                     "performance-mode rate)")
+    sim.add_argument("--time-scale", type=float, default=1.0,
+                     help="board: wall seconds per modelled device second (default %(default)s: real time)")
+    sim.add_argument("--board", default="qemu-mps2-an386", help="qemu: qemu-mps2-an386 or qemu-mps3-an547")
+    sim.add_argument("--monitor", choices=list(SIM_MONITORS), default="lpm01a", help="bench: the emulated monitor")
+    sim.add_argument("--io-manager", choices=list(IO_MANAGERS), default="arduino", help="bench: the UART relay")
+    sim.set_defaults(func=cmd_sim)
     from .boards.commands import register as register_board_commands
     register_board_commands(sub)
     return parser

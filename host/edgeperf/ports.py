@@ -94,6 +94,16 @@ class ReferencePort:
             return np.array([np.mean((values - self._float_input) ** 2, dtype=np.float32)], np.float32)
         return values
 
+    @property
+    def int8_output(self) -> np.ndarray:
+        """The output tensor of the last inference, as the model produced it."""
+        return self._output
+
+    def window_error(self) -> np.ndarray:
+        """ad01: the dequantized output minus the float input, the terms of the printed MSE."""
+        out = self.runner.output
+        return dequantize(self._output, out.scale, out.zero_point) - self._float_input
+
     def results_line(self) -> str:
         """th_results: the m-results line exactly as the reference port formats it."""
         values = self.scores()

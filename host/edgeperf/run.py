@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__
 from .benchmarks import Benchmark
 from .datasets import DatasetFile, read_dataset
+from .datasets.manifest import check_quantization
 from .dut import DutSession
 from .errors import ConfigError, EdgeperfError, ModelError, ResultsWriteError
 from .golden import GoldenCheck
@@ -244,7 +245,9 @@ def run_target(target: Target, mode: Mode | str, settings: PerformanceSettings |
     try:
         check_model_fits(target)
         files = read_dataset(target.dataset, bench)
-        record.dataset = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]]}
+        note = check_quantization(target.dataset / bench.name, bench.name, target.model)
+        record.dataset = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]],
+                          "quantization_checked": note is None, **({"note": note} if note else {})}
         run = _Run(target, mode, files, settings, folder, progress, log, record, golden, scenario, profile)
         with target.connect() as where:
             _dispatch(run, where)
@@ -303,3 +306,8 @@ def iter_failures(document: Document) -> Iterator[str]:
     for run in runs:
         if run.get("error"):
             yield f"{run['benchmark']}: {run['error']}"
+        accuracy = run.get("accuracy") or {}
+        for runtime, check in accuracy.get("golden", {}).items():
+            if check["mismatches"]:
+                yield (f"{run['benchmark']}: golden check: {check['mismatches']} of {check['compared_samples']} "
+                       f"samples outside {runtime}'s tolerance ({check['tolerance']})")

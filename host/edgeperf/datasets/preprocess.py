@@ -21,8 +21,13 @@ from ..benchmarks import IC_CLASSES, KWS_CLASSES, get_benchmark
 from ..errors import ConfigError, DatasetError
 from ..modelinfo import inspect_model
 from .audio import ad_log_mel, kws_mfcc, read_wav
+from .manifest import manifest_for, write_manifest
 
 Row = tuple[str, bytes, int, int]
+
+#: What each converter reads, as the dataset manifest names its source.
+SOURCES = {"kws01": "Speech Commands WAVs", "ic01": "CIFAR-10 python batch", "vww01": "Visual Wake Words images",
+           "ad01": "ToyADMOS WAVs"}
 
 
 def _write(out: Path, name: str, rows: Iterator[Row], extra: list[str] | None = None) -> int:
@@ -123,7 +128,7 @@ def toyadmos(raw: Path) -> Iterator[Row]:
 
 
 def preprocess(name: str, raw: Path, out: Path, model: Path | None = None, limit: int | None = None) -> int:
-    """Convert `raw` into `<out>/<name>/`; returns the number of files written."""
+    """Convert `raw` into `<out>/<name>/` with its manifest; returns the number of files written."""
     if not raw.exists():
         raise DatasetError(f"{raw} does not exist")
     if name == "kws01" and model is None:
@@ -138,4 +143,6 @@ def preprocess(name: str, raw: Path, out: Path, model: Path | None = None, limit
         raise ConfigError(f"no preprocessing for {name!r}")
     bench = get_benchmark(name)
     extra = [str(bench.input_bytes), str(bench.window_stride)] if bench.window_stride else None
-    return _write(out, name, _limited(sources[name](), limit), extra)
+    count = _write(out, name, _limited(sources[name](), limit), extra)
+    write_manifest(out / name, manifest_for(name, f"{SOURCES[name]} at {raw}", model if name == "kws01" else None))
+    return count

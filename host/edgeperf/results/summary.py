@@ -89,6 +89,20 @@ def fault_summary(session: object) -> str | None:
     return "link/board faults: " + ", ".join(seen) + " (details: session.faults in results.json)" if seen else None
 
 
+def golden_lines(entry: Document) -> list[str]:
+    """One line per host runtime of an accuracy run's golden check: its role, its tolerance and the outcome."""
+    acc = entry.get("accuracy")
+    checks = acc.get("golden", {}) if isinstance(acc, dict) else {}
+    lines = []
+    for runtime, g in checks.items():
+        role = "reference" if g.get("reference") else "cross-check"
+        outcome = (f"all {g['compared_samples']} samples within tolerance" if not g["mismatches"] else
+                   f"{g['mismatches']} of {g['compared_samples']} samples outside tolerance, first: "
+                   f"{g['first_mismatches'][0]}")
+        lines.append(f"{entry['benchmark']} golden {runtime} ({role}, {g['tolerance']}): {outcome}")
+    return lines
+
+
 def run_summary(entries: list[Document]) -> str:
     """The top-level results.txt: one block per benchmark with its numbers and every rule check."""
     out: list[str] = ["edgeperf results", ""]
@@ -99,6 +113,9 @@ def run_summary(entries: list[Document]) -> str:
         faults = fault_summary(entry.get("session"))
         if faults:
             out.append(f"  {faults}")
+        dataset = entry.get("dataset")
+        if isinstance(dataset, dict) and dataset.get("note"):
+            out.append(f"  Note: {dataset['note']}")
         if entry.get("error"):
             out.append(f"  FAILED: {entry['error']}")
             out.append("")
@@ -120,6 +137,7 @@ def run_summary(entries: list[Document]) -> str:
             for rule in acc["rules"]:
                 out.append(f"  [{'met' if rule['met'] else 'NOT met'}] {rule['rule']}: {rule['detail']}")
             out.append(f"  Verdict: {acc['verdict']}")
+            out += [f"  {line}" for line in golden_lines(entry)]
         energy = entry.get("energy")
         if isinstance(energy, dict):
             mon = energy["monitor"]

@@ -145,7 +145,7 @@ def _golden_summary(golden: GoldenCheck, ordered: list[dict], compared: int) -> 
     for name in golden.runtimes:
         found = [p for r in ordered for p in r["golden"][name]]
         summary[name] = {"compared_samples": compared, "mismatches": len(found), "first_mismatches": found[:20],
-                         "tolerance": golden.describe_tolerance(name)}
+                         **golden.describe(name)}
     return summary
 
 

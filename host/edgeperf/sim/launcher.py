@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Protocol, Self
 
 from ..errors import SimulatorError
 from ..processes import stop_process
@@ -73,6 +75,9 @@ class VirtualBoardProcess:
             ) from None
         return self.url
 
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
@@ -116,3 +121,20 @@ class VirtualBenchProcess(VirtualBoardProcess):
     def monitor_spec(self) -> str:
         """The `NAME:URL` the host opens the emulated monitor with."""
         return f"{self.event['monitor_kind']}:{self.event['monitor']}"
+
+
+class Running(Protocol):
+    def running(self) -> bool: ...
+
+
+def serve_until_stopped(process: Running, name: str) -> None:
+    """Keep a started board up for outside tools until SIGINT or SIGTERM; fails if the board itself exits."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.2):
+            if not process.running():
+                raise SimulatorError(f"{name} exited on its own")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -2,13 +2,18 @@
 
 The UART is a loopback TCP socket (`-chardev socket,...,server=on,wait=on,nodelay=on`): the
 guest does not run until the host connects, so no boot output is lost, and nodelay avoids the
-~44 ms Nagle/delayed-ACK penalty per reply. A fixed `-icount shift` makes device time a
-function of the instruction count, so the firmware's own timings repeat exactly run to run.
+~44 ms Nagle/delayed-ACK penalty per reply. With `serial="pty"` it is QEMU's own pty instead
+(`-serial pty`), a plain /dev/pts path for tools that open a device path and accept no URL, such
+as the MLCommons runner (QEMU drops what the guest prints while the path is not open, the boot
+banner included unless it is opened at once; the runner does not wait for the banner). A fixed
+`-icount shift` makes device time a function of the instruction count, so the firmware's own
+timings repeat exactly run to run.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,13 +21,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from ..errors import ConfigError, SimulatorError
 from ..processes import stop_process
 
 #: 2^3 ns of device time per instruction (125 MIPS): close to a 120 MHz Cortex-M4, fast on the host.
 ICOUNT_SHIFT = 3
+#: What QEMU prints on stderr when `-serial pty` has made its pty.
+_PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+) \(label")
 
 
 @dataclass(frozen=True)
@@ -103,15 +110,18 @@ class QemuProcess:
     icount_shift: int = ICOUNT_SHIFT
     startup_timeout: float = 20.0
     extra_args: list[str] = field(default_factory=list)
+    #: "socket": a loopback TCP URL (what edgeperf opens); "pty": QEMU's own pty, a plain device path.
+    serial: Literal["socket", "pty"] = "socket"
     url: str = ""
     _proc: subprocess.Popen[bytes] | None = None
     _log: tempfile._TemporaryFileWrapper[bytes] | None = None
 
     def command(self, port: int) -> list[str]:
+        uart = (["-serial", "pty"] if self.serial == "pty" else
+                ["-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
+                 "-serial", "chardev:uart0"])
         return ["qemu-system-arm", "-machine", self.board.machine, "-display", "none", "-monitor", "none",
-                "-icount", f"shift={self.icount_shift}", "-kernel", str(self.elf),
-                "-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
-                "-serial", "chardev:uart0", *self.extra_args]
+                "-icount", f"shift={self.icount_shift}", "-kernel", str(self.elf), *uart, *self.extra_args]
 
     def start(self) -> str:
         _require("qemu-system-arm", "qemu-system-arm")
@@ -120,25 +130,34 @@ class QemuProcess:
             self._log = tempfile.NamedTemporaryFile(prefix="edgeperf-qemu-", suffix=".log")  # noqa: SIM115 - closed in stop()
             self._proc = subprocess.Popen(self.command(port), stdin=subprocess.DEVNULL, stdout=self._log,
                                           stderr=subprocess.STDOUT)
-            if self._wait_listening(port):
-                self.url = f"socket://127.0.0.1:{port}"
+            url = self._wait_ready(port)
+            if url:
+                self.url = url
                 return self.url
             self.stop()
         raise SimulatorError(f"QEMU did not start ({' '.join(self.command(0))}): {self._output()[-2000:]}")
 
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def _output(self) -> str:
         return Path(self._log.name).read_text(errors="replace") if self._log else ""
 
-    def _wait_listening(self, port: int) -> bool:
-        """QEMU says so on stderr when wait=on holds the guest for the first client."""
+    def _wait_ready(self, port: int) -> str | None:
+        """The UART's URL once QEMU says on stderr that it is there: the socket held for its first client
+        (wait=on), or the pty it made."""
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if "waiting for connection" in self._output():
-                return True
-            if self._proc is None or self._proc.poll() is not None:
-                return False
+            output = self._output()
+            pty = _PTY_LINE.search(output)
+            if self.serial == "pty" and pty:
+                return pty.group(1)
+            if self.serial == "socket" and "waiting for connection" in output:
+                return f"socket://127.0.0.1:{port}"
+            if not self.running():
+                return None
             time.sleep(0.01)
-        return False
+        return None
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
