@@ -4,7 +4,6 @@ that drives any byte stream (a native process's pipes, a QEMU socket)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,13 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
 REFERENCE_VECTORS = REPO / "protocols" / "eembc" / "vectors"
 FIRMWARE_VECTORS = FIRMWARE / "tests" / "vectors"
-
-
-def require_tools(*tools: str) -> None:
-    """Skip with the exact reason when a build tool is missing (CI installs them all)."""
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed (apt-get install {' '.join(missing)}; .ci/run does this)")
 
 
 def cmake_build(build_dir: Path, *options: str) -> Path:

@@ -25,7 +25,8 @@ from edgeperf.device.eembc import EembcDut
 
 from binary_vectors import Exchange, frame_vectors, load_all, replay
 from conftest import model_path
-from firmware_support import NativeDevice, cmake_build, require_tools
+from firmware_support import NativeDevice, cmake_build
+from system_tools import require_tools
 
 EXCHANGES = load_all()
 SWITCH = b"binary 1%"
@@ -74,7 +75,7 @@ def test_virtual_board_state_machine_follows_vector(vector: Exchange):
 
 @pytest.fixture(scope="module")
 def native_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_tools("cmake", "cc")
+    require_tools("cmake", "make", "cc")
     return cmake_build(tmp_path_factory.mktemp("fw-native-bin")) / "ee_native"
 
 

@@ -24,6 +24,8 @@ import pytest
 from edgeperf.farm.labgrid import parse_show
 from edgeperf.farm.ser2net import free_tcp_port
 
+from system_tools import require_tools
+
 REPO = Path(__file__).resolve().parents[1]
 LABGRID = "labgrid==26.0.1"
 
@@ -54,6 +56,7 @@ def test_parse_show():
 
 @pytest.fixture(scope="session")
 def labgrid_bin() -> Path:
+    require_tools("ser2net")  # the exporter serves each port through its own ser2net
     venv = Path(os.environ.get("EDGEPERF_LABGRID_VENV") or Path.home() / ".cache" / "edgeperf" / "labgrid-26.0.1")
     if not (venv / "bin" / "labgrid-client").exists():
         base = shutil.which("python3") or sys.executable

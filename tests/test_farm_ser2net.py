@@ -16,6 +16,8 @@ from edgeperf.links.remote import pyserial_url
 from edgeperf.modelinfo import inspect_model
 from edgeperf.sim.cost_model import CostModel
 
+from system_tools import require_tools
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -33,6 +35,7 @@ def test_ser2net_config_matches_labgrids_form():
 
 
 def test_benchmark_through_ser2net_rfc2217(start_board, tmp_path):
+    require_tools("ser2net")
     board = start_board("kws01", baud=115200, time_scale=0.1)
     with Ser2netExport(board.url, baud=115200) as export:
         assert export.url.startswith("rfc2217://127.0.0.1:")
@@ -71,6 +74,7 @@ def test_rfc2217_round_trips_are_not_slowed_by_renegotiation(start_board):
 
     from edgeperf.links import open_link
 
+    require_tools("ser2net")
     board = start_board("kws01", baud=115200, time_scale=0.0)
     with Ser2netExport(board.url, baud=115200) as export:
         link = open_link(export.url, 115200)

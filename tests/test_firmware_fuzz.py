@@ -3,7 +3,6 @@ AddressSanitizer and UBSan, seeded from the protocol vectors (a few seconds each
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,22 +12,14 @@ from edgeperf.protocol import transcripts
 
 from binary_vectors import frame_vectors, load_all
 from firmware_support import cmake_build, firmware_vectors
+from system_tools import require_tools
 
 SECONDS = 8
 
 
-def _libfuzzer_available() -> bool:
-    found = list(Path("/usr/lib").glob("llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a"))
-    return bool(found) or bool(list(Path("/usr/lib").glob("clang/*/lib/linux/libclang_rt.fuzzer-*.a")))
-
-
 @pytest.fixture(scope="module")
 def fuzz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    for tool in ("cmake", "clang"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (apt-get install {tool}; .ci/run does this)")
-    if not _libfuzzer_available():
-        pytest.skip("libFuzzer runtime missing (apt-get install libclang-rt-14-dev; .ci/run does this)")
+    require_tools("cmake", "make", "clang", "libFuzzer")
     return cmake_build(tmp_path_factory.mktemp("fw-fuzz"), "-DEE_FUZZ=ON", "-DCMAKE_C_COMPILER=clang")
 
 

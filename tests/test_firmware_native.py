@@ -11,7 +11,8 @@ import pytest
 from edgeperf.protocol import transcripts
 from edgeperf.protocol.transcripts import Expect
 
-from firmware_support import NativeDevice, REPO, cmake_build, firmware_vectors, replay, require_tools
+from firmware_support import NativeDevice, REPO, cmake_build, firmware_vectors, replay
+from system_tools import require_tools
 
 VECTORS = [transcripts.load(p) for p in firmware_vectors()]
 BOOT = [Expect(r"m-timestamp-mode-\w+", regex=True)]
@@ -19,7 +20,7 @@ BOOT = [Expect(r"m-timestamp-mode-\w+", regex=True)]
 
 @pytest.fixture(scope="session")
 def native_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_tools("cmake", "cc")
+    require_tools("cmake", "make", "cc")
     return cmake_build(tmp_path_factory.mktemp("fw-native"))
 
 

@@ -15,7 +15,8 @@ from edgeperf.ports import ReferencePort
 from edgeperf.runtimes import TflmRunner
 
 from conftest import model_path
-from firmware_support import NativeDevice, cmake_build, require_tools, upload_commands
+from firmware_support import NativeDevice, cmake_build, upload_commands
+from system_tools import require_tools
 
 TFLM_DIR = os.environ.get("EDGEPERF_TFLM_DIR", "")
 
@@ -30,7 +31,7 @@ def tflm_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_tflm_runner_matches_python_tflite_micro(profile: str, tflm_build_dir: Path):
     if not TFLM_DIR or not (Path(TFLM_DIR) / "tensorflow" / "lite" / "micro").is_dir():
         pytest.skip("set EDGEPERF_TFLM_DIR to a TFLM tree (create_tflm_tree.py output) to build the C++ runner")
-    require_tools("cmake", "c++")
+    require_tools("cmake", "make", "c++")
     build = cmake_build(tflm_build_dir, f"-DEE_TFLM_DIR={TFLM_DIR}",
                         f"-DEE_MODEL_FILE={model_path(profile)}")
     port = ReferencePort(profile, TflmRunner(model_path(profile)))
@@ -57,7 +58,7 @@ def test_tflm_in_qemu_matches_python_tflite_micro(profile: str, tmp_path_factory
     """The TFLM runner cross-compiled for the Cortex-M4 and run in QEMU prints the host's results."""
     if not TFLM_DIR or not (Path(TFLM_DIR) / "tensorflow" / "lite" / "micro").is_dir():
         pytest.skip("set EDGEPERF_TFLM_DIR to a TFLM tree (create_tflm_tree.py output) to build the C++ runner")
-    require_tools("cmake", "arm-none-eabi-g++", "qemu-system-arm")
+    require_tools("cmake", "make", "arm-none-eabi-g++", "newlib", "qemu-system-arm")
     from edgeperf.dut import DutSession
     from edgeperf.links import open_link
     from edgeperf.sim.qemu import QEMU_BOARDS, QemuProcess

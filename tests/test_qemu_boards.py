@@ -17,7 +17,8 @@ import pytest
 from edgeperf.protocol import transcripts
 from edgeperf.sim.qemu import QEMU_BOARDS, QemuProcess, firmware_elf
 
-from firmware_support import REPO, ByteStream, firmware_vectors, replay, require_tools
+from firmware_support import REPO, ByteStream, firmware_vectors, replay
+from system_tools import require_tools
 
 BOARDS = list(QEMU_BOARDS.values())
 # Vectors that need a different build: the name (vendor string) and an energy-mode build.
@@ -27,7 +28,7 @@ QEMU_VECTORS = [transcripts.load(p) for p in firmware_vectors()
 
 @pytest.fixture(scope="session")
 def qemu_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_tools("cmake", "arm-none-eabi-gcc", "qemu-system-arm")
+    require_tools("cmake", "make", "arm-none-eabi-gcc", "newlib", "qemu-system-arm")
     return tmp_path_factory.mktemp("fw-qemu")
 
 
@@ -113,7 +114,7 @@ def _run_cli(results: Path) -> dict[str, object]:
 
 
 def test_edgeperf_run_on_qemu_is_deterministic(tmp_path: Path):
-    require_tools("cmake", "arm-none-eabi-gcc", "qemu-system-arm")
+    require_tools("cmake", "make", "arm-none-eabi-gcc", "newlib", "qemu-system-arm")
     first, second = _run_cli(tmp_path / "a"), _run_cli(tmp_path / "b")
     timings = []
     for document in (first, second):

@@ -15,8 +15,9 @@ import pytest
 
 from edgeperf.results.compare import rank_sum_p_value
 
+from system_tools import require_tools, tool_path
+
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -42,14 +43,14 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        return subprocess.run([str(tool_path("chromium")), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                                f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 @pytest.mark.parametrize(("run", "plots"), [("perf", 4), ("acc", 6)])
 def test_html_report_opens_in_chromium_with_every_plot(runs, run, plots, tmp_path):
+    require_tools("chromium")
     proc = _cli("report", str(runs[run]), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = runs[run] / "report.html"

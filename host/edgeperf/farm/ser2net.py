@@ -21,6 +21,11 @@ from ..processes import stop_process
 INSTALL_HINT = "install ser2net >= 4 (Debian/Ubuntu: apt-get install ser2net)"
 
 
+def find_ser2net() -> str | None:
+    """ser2net's path: Debian installs it in /usr/sbin, which an ordinary user's PATH often lacks."""
+    return shutil.which("ser2net") or shutil.which("ser2net", path="/usr/sbin:/usr/local/sbin")
+
+
 def free_tcp_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -57,7 +62,7 @@ class Ser2netExport:
         return f"rfc2217://{self.host}:{self.port}"
 
     def start(self) -> str:
-        exe = shutil.which("ser2net") or shutil.which("ser2net", path="/usr/sbin:/usr/local/sbin")
+        exe = find_ser2net()
         if exe is None:
             raise ConfigError(f"ser2net not found: {INSTALL_HINT}")
         self.port = self.port or free_tcp_port(self.host)
