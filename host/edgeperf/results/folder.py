@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -11,12 +12,23 @@ from pathlib import Path
 from ..errors import ConfigError, ResultsWriteError
 
 
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, created with mode 0666 so the umask decides who may read the results (mkstemp
+    would make them 0600, private to whoever ran the benchmark)."""
+    while True:
+        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}"))
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file (nor a disk that filled up
     halfway: the previous version stays)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        fd, tmp = _create_temporary(path)
     except OSError as exc:
         raise ResultsWriteError.of(path, exc) from None
     try:
