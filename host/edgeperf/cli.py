@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
+from . import __version__
 from .agent import DEFAULT_LIMITS, DEFAULT_MAX_ITERATIONS, serve
 from .benchmarks import BENCHMARKS
 from .boards.registry import get_board
 from .bundled import bundled_model
+from .consoles import make_console
 from .device.serial import ClientLimits
 from .dut import RecoveryPolicy
 from .errors import ConfigError, EdgeperfError, ResultsWriteError
@@ -64,6 +69,54 @@ class RichProgress(Progress):
                             status=f"{sent}/{total} B")
 
 
+class LineProgress(Progress):
+    """Rule progress as plain lines, flushed as they happen, for a pipe or a CI log (rich bars draw only on a
+    terminal). A phase's first and last lines always show; others at most one per `interval` seconds, so an
+    accuracy run's thousands of samples do not flood the log."""
+
+    def __init__(self, stream: TextIO, interval: float = 1.0) -> None:
+        self.stream, self.interval = stream, interval
+        self.description, self.done, self.total = "", 0, 0
+        self.last = float("-inf")
+
+    def _line(self, text: str, always: bool = False) -> None:
+        now = time.monotonic()
+        if not always and now - self.last < self.interval:
+            return
+        if not always:
+            self.last = now
+        phase = f"{self.description} {self.done}/{self.total}" if self.description else ""
+        print(f"{time.strftime('%H:%M:%S')} {': '.join(part for part in (phase, text) if part)}", file=self.stream,
+              flush=True)
+
+    def begin(self, total: int, description: str) -> None:
+        self.description, self.done, self.total = description, 0, total
+        self._line("", always=True)
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+        self._line("", always=self.done >= self.total)
+
+    def status(self, text: str) -> None:
+        self._line(text)
+
+
+@contextmanager
+def shown_progress(quiet: bool) -> Iterator[Progress]:
+    """Where a run's progress goes, on stderr: nowhere with --quiet, bars on a terminal, else lines."""
+    if quiet:
+        yield Progress()
+        return
+    console = make_console(stderr=True)
+    if not console.is_terminal:
+        yield LineProgress(sys.stderr)
+        return
+    with RichBar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+                 console=console, transient=False) as bar:
+        yield RichProgress(bar)
+
+
 def build_targets(args: argparse.Namespace) -> list[Target]:
     """The one place parsed options become `edgeperf.targets` objects; nothing below the CLI sees a Namespace."""
     names = args.benchmark or list(BENCHMARKS)
@@ -110,8 +163,9 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
             for name in names]
 
 
-#: Parsed values that are not options of the run itself: where its results go, and the parser's own entries.
-_NOT_RUN_OPTIONS = frozenset({"command", "func", "golden_default", "resume", "results", "given"})
+#: Parsed values that are not options of the run itself: where its results go and how it is shown, and the
+#: parser's own entries.
+_NOT_RUN_OPTIONS = frozenset({"command", "func", "golden_default", "resume", "results", "given", "json", "quiet"})
 
 
 #: Options that say where the board is and how it is driven, not what runs: a resume may change them (a board
@@ -155,13 +209,10 @@ def _resume(args: argparse.Namespace) -> tuple[ResultsFolder, list[dict[str, obj
     return ResultsFolder(run.folder), run.finished
 
 
-def _run_with_bars(console: Console, args: argparse.Namespace, targets: list[Target],
-                   settings: PerformanceSettings | EnergySettings, folder: ResultsFolder,
-                   kept: list[dict[str, object]]) -> dict[str, object]:
-    with RichBar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-                 console=console, transient=False) as bar:
-        return runner(args.parallel)(targets, args.mode, settings, folder, RichProgress(bar), command=sys.argv,
+def _run_with_progress(args: argparse.Namespace, targets: list[Target], settings: PerformanceSettings | EnergySettings,
+                       folder: ResultsFolder, kept: list[dict[str, object]]) -> dict[str, object]:
+    with shown_progress(args.quiet) as progress:
+        return runner(args.parallel)(targets, args.mode, settings, folder, progress, command=sys.argv,
                                      golden=parse_runtimes(args.golden) if args.golden else (),
                                      scenario=args.scenario,
                                      profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
@@ -170,7 +221,7 @@ def _run_with_bars(console: Console, args: argparse.Namespace, targets: list[Tar
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    console = Console(stderr=False)
+    console = make_console(stderr=args.json)  # human text; with --json stdout holds only the document
     kept: list[dict[str, object]] = []
     if args.resume:
         folder, kept = _resume(args)
@@ -196,16 +247,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         target.recovery = replace(target.recovery, max_recoveries=args.max_recoveries)
     if not args.resume:
         folder = ResultsFolder.create(Path(args.results) if args.results else None)
-    if args.quick:
+    if args.quick and not args.quiet:
         console.print("[yellow]--quick: 1 s windows for development; these results are NOT under MLPerf Tiny rules.[/yellow]")
     try:
-        document = _run_with_bars(console, args, targets, settings, folder, kept)
+        document = _run_with_progress(args, targets, settings, folder, kept)
     except ResultsWriteError as exc:
         raise ResultsWriteError(
             f"{exc}. The run stopped; what was written before is kept in {folder.path} (results.json is replaced "
             "atomically, each accuracy journal holds every finished sample): free space and run again"
             + (f", or continue with `edgeperf run --resume {folder.path}`" if args.mode is Mode.ACCURACY else "")
         ) from None
+    if args.json:
+        sys.stdout.write((folder.path / "results.json").read_text(encoding="utf-8"))
+        sys.stdout.flush()
+    failures = list(iter_failures(document))
+    if args.quiet:
+        errors = make_console(stderr=True)
+        for failure in failures:
+            errors.print(f"[red]{escape(failure)}[/red]", highlight=False)
+        console.print(str(folder.path), highlight=False)
+        return 1 if failures else 0
     print_summary(console, document)
     runs = document["runs"]
     assert isinstance(runs, list)
@@ -214,9 +275,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")
-    failures = list(iter_failures(document))
     for failure in failures:
-        console.print(f"[red]{failure}[/red]")
+        console.print(f"[red]{escape(failure)}[/red]")
     return 1 if failures else 0
 
 
@@ -274,6 +334,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="RESULTS_DIR",
                         help="continue an interrupted accuracy run in its results folder, from its journals")
     parser.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
+    parser.add_argument("--json", action="store_true",
+                        help="write the results document (what results.json holds) to stdout, all other text to stderr")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="print only errors and, at the end, the results folder's path")
     parser.add_argument("--warmups", type=_at_least_zero(int), help="warm-up inferences before each window")
     parser.add_argument("--scenario", choices=["singlestream", "multistream", "offline", "server"],
                         help="run under MLCommons LoadGen in this scenario (edge/MCU settings profile)")
@@ -327,8 +391,8 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 
     model = Path(args.model) if args.model else (bundled_model(args.benchmark) if args.benchmark == "kws01" else None)
     count = preprocess(args.benchmark, Path(args.raw), Path(args.out), model, args.limit)
-    Console().print(f"wrote {count} {args.benchmark} inputs, y_labels.csv and {MANIFEST} to "
-                    f"{Path(args.out) / args.benchmark}")
+    make_console().print(f"wrote {count} {args.benchmark} inputs, y_labels.csv and {MANIFEST} to "
+                         f"{Path(args.out) / args.benchmark}")
     return 0
 
 
@@ -350,9 +414,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .results.report import load_document, write_report
 
     folder = Path(args.results)
-    print_summary(Console(), load_document(folder))
+    console = make_console()
+    print_summary(console, load_document(folder))
     path = write_report(folder, Path(args.output) if args.output else None)
-    Console().print(f"HTML report: {path}")
+    console.print(f"HTML report: {path}")
     return 0
 
 
@@ -362,7 +427,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     folders = [Path(p) for p in args.results]
     rows = compare(folders, args.min_change / 100)
-    console = Console()
+    console = make_console()
     console.print(comparison_table(rows, len(folders)))
     for i, folder in enumerate(folders, start=1):
         console.print(f"run {i}: {folder}")
@@ -383,8 +448,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .results.export import export
 
+    console = make_console()
     for path in export(Path(args.results), Path(args.out), args.division, args.org, args.system):
-        Console().print(f"wrote {path}")
+        console.print(f"wrote {path}")
     return 0
 
 
@@ -435,6 +501,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeperf", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"edgeperf {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run benchmarks (with no options: all four on the virtual bench)")
@@ -526,11 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except EdgeperfError as exc:
-        # soft_wrap: a long message stays one line, so scripts can grep it whatever the terminal's width.
-        Console(stderr=True, soft_wrap=True).print(f"[red]edgeperf: {exc}[/red]")
+        # One line whatever the width, and printed as written: a message may hold brackets rich reads as markup.
+        make_console(stderr=True).print(f"[red]edgeperf: {escape(str(exc))}[/red]", highlight=False)
         return 2
     except KeyboardInterrupt:
-        Console(stderr=True).print("[yellow]interrupted; results written so far are kept[/yellow]")
+        make_console(stderr=True).print("[yellow]interrupted; results written so far are kept[/yellow]")
         return 130
 
 

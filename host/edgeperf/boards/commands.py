@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from ..consoles import make_console
 from .registry import load_registry
 
 
@@ -21,7 +21,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
         table.add_row(board.name, board.kind, board.mcu.core, f"{board.mcu.clock_mhz:g}",
                       f"{board.mcu.flash_kib}/{board.mcu.ram_kib}", " ".join(str(u) for u in board.usb) or "-",
                       f"{uart.performance}/{uart.accuracy}/{uart.energy or '-'}", board.flasher.tool)
-    Console(width=200).print(table)
+    make_console().print(table)
     return 0
 
 
@@ -41,7 +41,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     request = FlashRequest(get_board(args.board), Path(args.firmware), port=args.port, probe=args.probe,
                            drive=Path(args.drive) if args.drive else None,
                            build_dir=Path(args.build_dir) if args.build_dir else None)
-    console = Console()
+    console = make_console()
     argv = flash_command(request)
     console.print(f"{request.board.flasher.tool}: {' '.join(argv)}", highlight=False, soft_wrap=True)
     if args.dry_run:
@@ -54,7 +54,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from .registry import get_board
     from .reset import reset_board
 
-    Console().print(reset_board(get_board(args.board), args.port, args.probe), highlight=False)
+    make_console().print(reset_board(get_board(args.board), args.port, args.probe), highlight=False)
     return 0
 
 
@@ -90,7 +90,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     for path in args.devices_yaml or []:
         specs = import_devices_yaml(Path(path)) + specs  # imported entries first: they win ties
     specs += list(BUILTIN)
-    console = Console(width=200)
+    console = make_console()
     found = detect(list_serial_ports(), specs, confirm=not args.no_confirm, timeout=args.timeout)
     usb_devices, note = list_usb_devices()
     serial_ids = {(f.vid, f.pid) for f in found}
