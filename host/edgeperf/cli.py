@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
@@ -107,7 +108,8 @@ def shown_progress(quiet: bool) -> Iterator[Progress]:
     if quiet:
         yield Progress()
         return
-    console = make_console(stderr=True)
+    # Bars only on a terminal, whose width is real: there a live display must crop its lines, not soft-wrap them.
+    console = Console(stderr=True)
     if not console.is_terminal:
         yield LineProgress(sys.stderr)
         return
