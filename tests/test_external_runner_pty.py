@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import serial
 from conftest import model_path
+from system_tools import require_tools
 
 from edgeperf.benchmarks import get_benchmark
 from edgeperf.bundled import bundled_samples
@@ -104,11 +104,7 @@ def test_an_unchanged_pyserial_client_drives_the_virtual_board_on_its_pty_path(s
 
 
 def test_an_unchanged_pyserial_client_drives_a_qemu_board_on_its_pty_path(sim):
-    missing = [package for tool, package in (("qemu-system-arm", "qemu-system-arm"),
-                                             ("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi"),
-                                             ("cmake", "cmake")) if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"QEMU boards need the Debian packages: apt-get install {' '.join(missing)}")
+    require_tools("cmake", "make", "arm-none-eabi-gcc", "newlib", "qemu-system-arm")
     command = SimCommand("qemu", "--board", "qemu-mps2-an386", "-b", "ic01")
     sim.append(command)
     assert command.path.startswith("/dev/pts/")
