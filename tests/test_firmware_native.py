@@ -29,6 +29,8 @@ def test_c_unit_tests(native_build: Path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 failures" in proc.stdout and "frame vectors:" in proc.stdout
+    # ee_buf_f3 was compared with this machine's printf("%0.3f") on millions of floats.
+    assert "f3 sweep: 2000000 random values" in proc.stdout
 
 
 def test_firmware_vectors_replace_only_documented_reference_bugs():
