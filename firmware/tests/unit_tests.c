@@ -148,6 +148,40 @@ static void test_f3_matches_printf(void)
     printf("f3 sweep: %u random values and every boundary compared with printf\n", (unsigned)swept);
 }
 
+/* ee_buf_trunc3 against the kws reference's own printf calls, on every k/256 score, 0..1.5 in
+ * steps of 1/4096 and random values in +-1000. */
+static int trunc3_matches_reference(float v)
+{
+    char want[64], got[64];
+    ee_buf b;
+    ee_buf_init(&b, got, sizeof got);
+    ee_buf_trunc3(&b, v);
+    snprintf(want, sizeof want, "0.%d%d%d", (int)(v * 10), (int)(v * 100) % 10, (int)(v * 1000) % 10);
+    if (strcmp(got, want)) {
+        fprintf(stderr, "ee_buf_trunc3(%a) = %s, the reference prints %s\n", (double)v, got, want);
+        return 0;
+    }
+    return 1;
+}
+
+static void test_trunc3_matches_reference(void)
+{
+    uint32_t k, state = 777u;
+    int ok = 1;
+    for (k = 0; k <= 256; k++) {
+        ok &= trunc3_matches_reference((float)k / 256.0f);
+    }
+    for (k = 0; k <= 6144; k++) {
+        ok &= trunc3_matches_reference((float)k / 4096.0f) & trunc3_matches_reference(-(float)k / 4096.0f);
+    }
+    for (k = 0; k < 100000u; k++) {
+        state = state * 1664525u + 1013904223u;
+        ok &= trunc3_matches_reference(((float)(state >> 8) / 16777216.0f - 0.5f) * 2000.0f);
+    }
+    CHECK(ok, "ee_buf_trunc3 differs from the reference's arithmetic (differences above)");
+    CHECK(trunc3_matches_reference(1.0f), "1.0 prints as the reference does, 0.1000");
+}
+
 static void test_crc_cobs(void)
 {
     static const uint8_t check[] = "123456789";
@@ -322,6 +356,7 @@ int main(int argc, char **argv)
 {
     test_fmt();
     test_f3_matches_printf();
+    test_trunc3_matches_reference();
     test_crc_cobs();
     test_ascii();
     test_binary_switch();

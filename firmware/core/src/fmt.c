@@ -137,14 +137,29 @@ void ee_buf_f3(ee_buf *b, float v)
     }
 }
 
+static void put_i32(ee_buf *b, int32_t v)
+{
+    if (v < 0) {
+        ee_buf_char(b, '-');
+    }
+    ee_buf_u32(b, v < 0 ? 0u - (uint32_t)v : (uint32_t)v);
+}
+
+/* The kws reference's three float products, each truncated by a cast to int: v * 10 whole (so 1.0
+ * prints 0.1000), then the last digit of v * 100 and of v * 1000 (C's remainder keeps the sign).
+ * Outside +-2e6 the reference's casts overflow (undefined): we print 0.000 there. */
 void ee_buf_trunc3(ee_buf *b, float v)
 {
-    uint32_t frac = 0;
-    if (v > 0.0f && v < 4.0e6f) {
-        frac = (uint32_t)(v * 1000.0f) % 1000u;
+    int32_t tenths = 0, hundredths = 0, thousandths = 0;
+    if (v > -2.0e6f && v < 2.0e6f) {
+        tenths = (int32_t)(v * 10.0f);
+        hundredths = (int32_t)(v * 100.0f) % 10;
+        thousandths = (int32_t)(v * 1000.0f) % 10;
     }
     ee_buf_str(b, "0.");
-    put3(b, frac);
+    put_i32(b, tenths);
+    put_i32(b, hundredths);
+    put_i32(b, thousandths);
 }
 
 long ee_atol(const char *s)
