@@ -56,7 +56,9 @@ static void test_fmt(void)
     ee_buf_u32(&b, 4294967295u);
     ee_buf_char(&b, ' ');
     ee_buf_f3(&b, -0.0004f);
-    CHECK(!strcmp(text, "0.500 1.235 0.996 4294967295 -0.000"), "got %s", text);
+    ee_buf_char(&b, ' ');
+    ee_buf_hex32(&b, 0x0badf00du);
+    CHECK(!strcmp(text, "0.500 1.235 0.996 4294967295 -0.000 0badf00d"), "got %s", text);
     ee_buf_init(&b, text, 4);
     ee_buf_str(&b, "abcdef");
     CHECK(b.overflow && !strcmp(text, "abc"), "bounded buffer got %s", text);

@@ -51,6 +51,14 @@ void ee_buf_hex2(ee_buf *b, uint8_t v)
     ee_buf_char(b, hex[v & 15u]);
 }
 
+void ee_buf_hex32(ee_buf *b, uint32_t v)
+{
+    int shift;
+    for (shift = 24; shift >= 0; shift -= 8) {
+        ee_buf_hex2(b, (uint8_t)(v >> shift));
+    }
+}
+
 static void put3(ee_buf *b, uint32_t frac)
 {
     ee_buf_char(b, (char)('0' + frac / 100u));
