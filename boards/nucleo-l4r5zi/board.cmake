@@ -31,7 +31,9 @@ foreach(lib ee_core ee_synthetic)
   target_compile_options(${lib} PRIVATE ${CPU_FLAGS} -O2 -ffunction-sections -fdata-sections)
 endforeach()
 
-add_executable(nucleo-l4r5zi.elf "${BOARD_DIR}/main.c")
+set(COMMON_DIR "${BOARD_DIR}/../common/cortex-m")
+add_executable(nucleo-l4r5zi.elf "${BOARD_DIR}/main.c" "${COMMON_DIR}/fault.c") # fault report on the UART
+target_include_directories(nucleo-l4r5zi.elf PRIVATE "${COMMON_DIR}")
 target_compile_definitions(nucleo-l4r5zi.elf PRIVATE EE_MODEL="${EE_MODEL}" EE_ENERGY_MODE=${EE_ENERGY_MODE})
 target_compile_options(nucleo-l4r5zi.elf PRIVATE ${CPU_FLAGS} -O2 -Wall -Wextra)
 target_link_libraries(nucleo-l4r5zi.elf PRIVATE stm32cube ee_synthetic ee_core)

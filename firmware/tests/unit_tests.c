@@ -56,12 +56,132 @@ static void test_fmt(void)
     ee_buf_u32(&b, 4294967295u);
     ee_buf_char(&b, ' ');
     ee_buf_f3(&b, -0.0004f);
-    CHECK(!strcmp(text, "0.500 1.235 0.996 4294967295 -0.000"), "got %s", text);
+    ee_buf_char(&b, ' ');
+    ee_buf_hex32(&b, 0x0badf00du);
+    CHECK(!strcmp(text, "0.500 1.235 0.996 4294967295 -0.000 0badf00d"), "got %s", text);
     ee_buf_init(&b, text, 4);
     ee_buf_str(&b, "abcdef");
     CHECK(b.overflow && !strcmp(text, "abc"), "bounded buffer got %s", text);
     CHECK(ee_atol("12x") == 12 && ee_atol("-3") == -3 && ee_atol("abc") == 0, "atol");
     CHECK(ee_atol("99999999999999999999") == 1000000000L, "atol saturates");
+}
+
+/* ee_buf_f3 against the host C library's printf("%0.3f"), which rounds the exact binary value
+ * ties-to-even: returns 1 when they agree, else prints the first few differences and returns 0.
+ * NaNs are left out: glibc signs them, newlib (the reference's printf) does not, nor do we. */
+static int f3_matches_printf(float v)
+{
+    static int shown;
+    char want[64], got[64];
+    ee_buf b;
+    if (v != v) {
+        return 1;
+    }
+    ee_buf_init(&b, got, sizeof got);
+    ee_buf_f3(&b, v);
+    snprintf(want, sizeof want, "%0.3f", (double)v);
+    if (!strcmp(got, want)) {
+        return 1;
+    }
+    if (shown++ < 20) {
+        fprintf(stderr, "ee_buf_f3(%a) = %s, printf %%0.3f = %s\n", (double)v, got, want);
+    }
+    return 0;
+}
+
+static float float_from_bits(uint32_t bits)
+{
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* v and its neighbours up to `ulps` representable floats either side, both signs. */
+static int f3_around(float v, int ulps)
+{
+    uint32_t bits;
+    int i, ok = 1;
+    memcpy(&bits, &v, sizeof bits);
+    for (i = -ulps; i <= ulps; i++) {
+        float near = float_from_bits(bits + (uint32_t)i);
+        ok &= f3_matches_printf(near) & f3_matches_printf(-near);
+    }
+    return ok;
+}
+
+static void test_f3_matches_printf(void)
+{
+    uint32_t k, state = 12345u, swept = 0;
+    int ok = 1;
+    /* Scores of quantised outputs: the reference prints k/256 for k = 16 as 0.062, a tie. */
+    for (k = 0; k <= 256; k++) {
+        ok &= f3_matches_printf((float)k / 256.0f) & f3_matches_printf(-(float)k / 256.0f);
+    }
+    /* Exact ties are odd multiples of 1/16; beyond 2^20 every float is a multiple of 1/8. */
+    for (k = 1; k < (1u << 24); k += 2u * 997u) {
+        ok &= f3_matches_printf((float)k / 16.0f);
+    }
+    /* Every rounding boundary n + 0.5 thousandths below 100, three floats either side of it. */
+    for (k = 0; k < 100000u; k++) {
+        ok &= f3_around((float)((k + 0.5) / 1000.0), 3);
+    }
+    /* Every binade (subnormals to FLT_MAX, inf, and NaN's neighbours) and random bit patterns. */
+    for (k = 0; k < 255u; k++) {
+        ok &= f3_around(float_from_bits(k << 23), 2) & f3_around(float_from_bits(k << 23 | 0x7fffffu), 1);
+    }
+    for (k = 0; k < 2000000u; k++, swept++) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        if ((state >> 23 & 0xffu) != 0xffu) {
+            ok &= f3_matches_printf(float_from_bits(state));
+        }
+    }
+    ok &= f3_matches_printf(float_from_bits(0x7f800000u)) & f3_matches_printf(float_from_bits(0xff800000u));
+    CHECK(ok, "ee_buf_f3 differs from printf (first differences above)");
+    {
+        char text[16];
+        ee_buf b;
+        ee_buf_init(&b, text, sizeof text);
+        ee_buf_f3(&b, 0.0625f);
+        ee_buf_f3(&b, float_from_bits(0xffc00000u));
+        CHECK(!strcmp(text, "0.062nan"), "a tie rounds to even, a NaN unsigned: got %s", text);
+    }
+    printf("f3 sweep: %u random values and every boundary compared with printf\n", (unsigned)swept);
+}
+
+/* ee_buf_trunc3 against the kws reference's own printf calls, on every k/256 score, 0..1.5 in
+ * steps of 1/4096 and random values in +-1000. */
+static int trunc3_matches_reference(float v)
+{
+    char want[64], got[64];
+    ee_buf b;
+    ee_buf_init(&b, got, sizeof got);
+    ee_buf_trunc3(&b, v);
+    snprintf(want, sizeof want, "0.%d%d%d", (int)(v * 10), (int)(v * 100) % 10, (int)(v * 1000) % 10);
+    if (strcmp(got, want)) {
+        fprintf(stderr, "ee_buf_trunc3(%a) = %s, the reference prints %s\n", (double)v, got, want);
+        return 0;
+    }
+    return 1;
+}
+
+static void test_trunc3_matches_reference(void)
+{
+    uint32_t k, state = 777u;
+    int ok = 1;
+    for (k = 0; k <= 256; k++) {
+        ok &= trunc3_matches_reference((float)k / 256.0f);
+    }
+    for (k = 0; k <= 6144; k++) {
+        ok &= trunc3_matches_reference((float)k / 4096.0f) & trunc3_matches_reference(-(float)k / 4096.0f);
+    }
+    for (k = 0; k < 100000u; k++) {
+        state = state * 1664525u + 1013904223u;
+        ok &= trunc3_matches_reference(((float)(state >> 8) / 16777216.0f - 0.5f) * 2000.0f);
+    }
+    CHECK(ok, "ee_buf_trunc3 differs from the reference's arithmetic (differences above)");
+    CHECK(trunc3_matches_reference(1.0f), "1.0 prints as the reference does, 0.1000");
 }
 
 static void test_crc_cobs(void)
@@ -237,6 +357,8 @@ static void test_frame_vectors(const char *path)
 int main(int argc, char **argv)
 {
     test_fmt();
+    test_f3_matches_printf();
+    test_trunc3_matches_reference();
     test_crc_cobs();
     test_ascii();
     test_binary_switch();

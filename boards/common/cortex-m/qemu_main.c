@@ -6,6 +6,7 @@
 #include "cmsdk_uart.h"
 #include "cortex_m.h"
 #include "ee/core.h"
+#include "fault.h"
 #include "synthetic.h"
 
 #ifdef EE_WITH_TFLM
@@ -64,6 +65,34 @@ static void hal_led(void *user, int on)
     *(volatile uint32_t *)BOARD_FPGAIO_LED = on ? 1u : 0u;
 }
 
+void board_fault_write(const uint8_t *data, size_t len)
+{
+    /* TX is polled already, and the UART is enabled before anything that can fault runs. */
+    cmsdk_uart_write(UART, data, (uint32_t)len);
+}
+
+#ifdef EE_FAULT_TEST
+/* Fault-test builds only (EE_FAULT_TEST=ON): an inference whose input starts with 0xfa runs an
+ * undefined instruction, 0xfb loads from BOARD_UNMAPPED_ADDRESS, which no device decodes, so a test can check the
+ * fault report for both a UsageFault and a precise BusFault. Other inputs infer normally. */
+__attribute__((naked, noinline)) void fault_test_undefined(void)
+{
+    __asm volatile("udf #0");
+}
+
+static int (*g_infer)(void *ctx);
+
+static int fault_test_infer(void *ctx)
+{
+    if (g_buffer[0] == 0xfau) {
+        fault_test_undefined();
+    } else if (g_buffer[0] == 0xfbu) {
+        return (int)*(volatile uint32_t *)BOARD_UNMAPPED_ADDRESS;
+    }
+    return g_infer(ctx);
+}
+#endif
+
 static const ee_hal g_hal = {hal_write, hal_micros, NULL, hal_timing_begin, hal_set_baud, hal_led, NULL};
 
 void Board_UART_RX_Handler(void)
@@ -87,6 +116,10 @@ int main(void)
     }
 #else
     ee_synthetic_init(&g_synthetic, &g_runner, EE_MODEL, EE_SYNTHETIC_MACS);
+#endif
+#ifdef EE_FAULT_TEST
+    g_infer = g_runner.infer;
+    g_runner.infer = fault_test_infer;
 #endif
     cfg.hal = &g_hal;
     cfg.runner = &g_runner;

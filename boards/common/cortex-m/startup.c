@@ -4,13 +4,14 @@
  * FP/MVE instructions at -O2/-O3, which fault (NOCP) while CP10/CP11 are off. */
 #include <stdint.h>
 
+#include "fault.h"
+
 extern uint32_t __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__, __StackTop;
 extern void (*__init_array_start[])(void);
 extern void (*__init_array_end[])(void);
 extern int main(void);
 
 void Reset_Handler(void);
-void Default_Handler(void);
 void SysTick_Handler(void);
 void Board_UART_RX_Handler(void);
 
@@ -19,12 +20,6 @@ void Board_UART_RX_Handler(void);
 #endif
 
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
-
-void Default_Handler(void)
-{
-    for (;;) {
-    }
-}
 
 void Reset_Handler(void)
 {
@@ -50,14 +45,15 @@ typedef void (*vector)(void);
 __attribute__((section(".vectors"), used)) static const vector g_vectors[16 + BOARD_UART_RX_IRQ + 1] = {
     [0] = (vector)&__StackTop,
     [1] = Reset_Handler,
-    [2] = Default_Handler,  /* NMI */
-    [3] = Default_Handler,  /* HardFault */
-    [4] = Default_Handler,  /* MemManage */
-    [5] = Default_Handler,  /* BusFault */
-    [6] = Default_Handler,  /* UsageFault */
-    [7] = Default_Handler,  /* SecureFault (v8-M) */
-    [11] = Default_Handler, /* SVCall */
-    [14] = Default_Handler, /* PendSV */
+    /* Faults, and exceptions nothing here raises, report on the UART and halt (fault.c). */
+    [2] = cm_fault_handler,  /* NMI */
+    [3] = HardFault_Handler,
+    [4] = MemManage_Handler,
+    [5] = BusFault_Handler,
+    [6] = UsageFault_Handler,
+    [7] = SecureFault_Handler, /* v8-M; reserved on v7-M */
+    [11] = cm_fault_handler, /* SVCall */
+    [14] = cm_fault_handler, /* PendSV */
     [15] = SysTick_Handler,
     [16 + BOARD_UART_RX_IRQ] = Board_UART_RX_Handler,
 };
