@@ -11,7 +11,7 @@ reference firmware has no way to move its write position), so the rate it surviv
 input grows: about one fault per upload is the limit. The binary protocol resends only the frame
 that was hit.
 
-    python benchmarks/fault_scaling.py [--benchmark kws01 ...] [--files 3] [--seed 1]
+    python benchmarks/fault_scaling.py [--benchmark kws01 ...] [--protocol ascii|binary] [--files 3] [--seed 1]
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--benchmark", action="append", choices=["kws01", "ic01", "vww01"])
     parser.add_argument("--files", type=int, default=3, help="samples per run (default 3)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--protocol", action="append", choices=["ascii", "binary"],
+                        help="upload protocol (repeatable; default: both)")
     args = parser.parse_args()
     print("benchmark  input B  protocol  largest corrupt rate with identical results (next rate: what happened)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +81,7 @@ def main() -> None:
         for bench in args.benchmark or ["kws01", "ic01", "vww01"]:
             dataset = subset(work / f"data-{bench}", bench, args.files)
             size = len(next(iter(sorted((dataset / bench).glob("*.bin")))).read_bytes())
-            for binary in (False, True):
+            for binary in [name == "binary" for name in args.protocol or ["ascii", "binary"]]:
                 clean, _ = run(bench, dataset, 0.0, binary, args.seed, work)
                 passed, why = 0.0, "not reached"
                 for rate in RATES[1:]:
