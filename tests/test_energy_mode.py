@@ -53,7 +53,8 @@ def test_lpm01a_at_5_khz_in_current_mode_direct_link(bench, tmp_path):
 
 def test_otii_server_with_a_glitch_matches_the_true_energy(bench, tmp_path):
     """The Otii's TCP JSON server (recording polled for mc samples and GPI1 transitions)."""
-    board = bench("otii", "interface-board", "--fault", "glitch:4")
+    # Faults land on a loop count: the ideal timing profile keeps the probe's loops the same from run to run.
+    board = bench("otii", "interface-board", "--fault", "glitch:4", "--timing-profile", "ideal")
     run = run_energy(board, tmp_path / "res", "--warmups", "0")
     energy = run["energy"]
     assert energy["monitor"]["monitor"] == "otii" and energy["monitor"]["sample_rate_hz"] == 4000
@@ -74,7 +75,8 @@ def test_firmware_that_pulses_high_is_measured_on_its_rising_edges(bench, tmp_pa
 def test_damaged_windows_are_measured_again_never_used(bench, tmp_path, monitor, cut_message):
     """A glitch edge, a missing edge and a monitor line cut in half, each in its own window."""
     # Loops 1-2 are the probe (1, then 2 inferences); a damaged attempt is followed by its repeat.
-    board = bench(monitor, "arduino", "--fault", "glitch:4", "--fault", "drop-edge:6", "--fault", "cut-line:8")
+    board = bench(monitor, "arduino", "--fault", "glitch:4", "--fault", "drop-edge:6", "--fault", "cut-line:8",
+                  "--timing-profile", "ideal")
     run = run_energy(board, tmp_path / "res", "--warmups", "0")
     energy = run["energy"]
     damaged = {w["index"]: w for w in energy["windows"] if w["faults"]}

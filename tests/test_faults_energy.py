@@ -14,6 +14,13 @@ from edgeperf.sim.faults import Fault, parse_fault
 from energy_support import TOLERANCE, errors_against_truth, run_cli, run_energy, truth_loops
 
 
+@pytest.fixture
+def bench(bench):
+    """conftest's bench on the ideal timing profile: faults are placed by loop number, and on a realistic board
+    the probe may take another loop. The fault-free energy tests (tests/test_energy_mode.py) run realistic."""
+    return lambda monitor, io_manager, *extra: bench(monitor, io_manager, *extra, "--timing-profile", "ideal")
+
+
 def repeated(energy: dict) -> dict[int, dict]:
     return {w["index"]: w for w in energy["windows"] if w["repeated"]}
 

@@ -124,7 +124,7 @@ def test_the_recorded_options_are_used_and_contradicting_ones_refused(tmp_path):
     assert run["board"]["clock_mhz"] == 30.0
     assert run["accuracy"]["resumed_files"] == done
     latencies = [s["latency_us"] for s in run["accuracy"]["samples"]]
-    assert max(latencies) < 1.5 * min(latencies), "samples of two clocks were mixed"
+    assert max(latencies) < 2.5 * min(latencies), "samples of two clocks were mixed"  # 120 MHz vs 30: x4; warm-up x1.5
 
 
 def test_a_journal_written_at_another_clock_is_refused_naming_the_difference(tmp_path):
