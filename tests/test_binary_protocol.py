@@ -184,6 +184,16 @@ class DamagingLink(Link):
         self.inner.close()
 
 
+def _same_scores_as_a_clean_ascii_upload(start_board, data: bytes, values: list[float]) -> None:
+    """The board really held what was sent: a fresh vww01 board given `data` over ASCII prints the same scores."""
+    session = _session(start_board("vww01").url)
+    try:
+        session.upload(data)
+        assert [f"{v:0.3f}" for v in values] == [f"{v:0.3f}" for v in session.infer(1, 0, timeout=30).results]
+    finally:
+        session.link.close()
+
+
 def test_damaged_frames_are_retransmitted(start_board):
     board = start_board("vww01", extra=["--binary"])
     session = _session(board.url)
@@ -198,14 +208,7 @@ def test_damaged_frames_are_retransmitted(start_board):
         assert len(reply.values) == 2
     finally:
         session.link.close()
-    # The board really holds what was sent: compare with a clean ASCII upload's scores.
-    clean = start_board("vww01")
-    session = _session(clean.url)
-    try:
-        session.upload(data)
-        assert [f"{v:0.3f}" for v in reply.values] == [f"{v:0.3f}" for v in session.infer(1, 0, timeout=30).results]
-    finally:
-        session.link.close()
+    _same_scores_as_a_clean_ascii_upload(start_board, data, reply.values)
 
 
 class RecordingLink(DamagingLink):
@@ -236,13 +239,7 @@ def test_a_frame_that_never_gets_through_is_sent_again_smaller(start_board):
         reply = client.infer(1, 0, timeout=30)
     finally:
         session.link.close()
-    clean = start_board("vww01")
-    session = _session(clean.url)
-    try:
-        session.upload(data)
-        assert [f"{v:0.3f}" for v in reply.values] == [f"{v:0.3f}" for v in session.infer(1, 0, timeout=30).results]
-    finally:
-        session.link.close()
+    _same_scores_as_a_clean_ascii_upload(start_board, data, reply.values)
 
 
 def test_board_errors_and_timeouts_are_typed(native_exe: Path):
