@@ -1,14 +1,17 @@
-"""Build edgeperf's four bundled benchmark models from synthetic data generated here.
+"""Build edgeperf's bundled benchmark models from synthetic data generated here.
 
-The architectures and I/O contracts are those of the MLPerf Tiny v1 reference models
-(DS-CNN, MobileNetV1 0.25, ResNet-8, FC autoencoder). The data is synthetic but the tasks
+The architectures and I/O contracts are those of the MLPerf Tiny v1.4 reference models
+(DS-CNN, MobileNetV1 0.25, ResNet-8, the larger ic02 ResNet, FC autoencoder, and the sww01
+streaming DS-CNN over log filterbank energies). The data is synthetic but the tasks
 are real: each model is trained on generated data, converted to a full-integer int8
 .tflite, and checked with TFLite Micro on freshly generated held-out data against the
 MLPerf Tiny quality target before anything is written. Outputs (default: next to this file):
 
     <model>.tflite                   int8 input, int8 output, batch 1
     samples/<model>/y_labels.csv     held-out labelled samples in the MLPerf Tiny dataset layout
-    samples/<model>/*.bin            (never seen in training)
+    samples/<model>/*.bin            (never seen in training; ic02 uses ic01's, as MLPerf Tiny does;
+                                     sww01's test stream is generated at first use from
+                                     host/edgeperf/datasets/sww_synth.py)
 
 TensorFlow is needed only for this script:   pip install 'edgeperf[build-models]'
 Usage:   python models/build_models.py [--only kws01 vww01 ...] [--epochs-scale 1.0] [--out DIR]
@@ -39,7 +42,7 @@ SEED = 7411
 # Label orders and target metrics of the MLPerf Tiny workloads.
 KWS_CLASSES = ["Down", "Go", "Left", "No", "Off", "On", "Right", "Stop", "Up", "Yes", "Silence", "Unknown"]
 IC_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-TARGETS = {"kws01": 90.0, "vww01": 80.0, "ic01": 85.0, "ad01": 0.85}
+TARGETS = {"kws01": 90.0, "vww01": 80.0, "ic01": 85.0, "ic02": 91.0, "ad01": 0.85}
 
 INSTALL_HINT = "pip install 'edgeperf[build-models]'"
 
@@ -492,6 +495,52 @@ def ad_windows(spectrogram: np.ndarray) -> np.ndarray:
     return np.stack([spectrogram[i:i + 5].reshape(-1) for i in range(AD_FRAMES - 4)])
 
 
+# ---------------------------------------------------------------- sww01: streaming wake word
+
+SWW_FRAMES, SWW_HOP, SWW_FFT = 30, 512, 1024
+SWW_WINDOW_SAMPLES = (SWW_FRAMES - 1) * SWW_HOP + SWW_FFT   # the audio one model input sees (~1 s)
+
+
+def _sww_features() -> Callable[[np.ndarray], np.ndarray]:
+    """The virtual sww board's front end (float features in the model's input units), shared so that the
+    bundled model is trained on exactly what the board computes."""
+    sys.path.insert(0, str(HERE.parent / "host"))
+    from edgeperf.datasets.audio import sww_features
+    return sww_features
+
+
+def sww_clip(rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """One model window of audio and its class, in the reference model's order: 0 wake word, 1 other
+    sound, 2 silence.
+
+    A wake word counts only when all of it is inside the window; one cut by the window's start is
+    "other", which teaches the model to fire once the word has ended (as a streaming detector must).
+    """
+    from edgeperf.datasets import sww_synth
+
+    n = SWW_WINDOW_SAMPLES
+    audio = sww_synth.background(rng, n, rng.uniform(0.003, 0.04))
+    kind = rng.choice(["wake", "cut", "other", "silence"], p=[0.35, 0.15, 0.3, 0.2])
+    if kind == "silence":
+        return audio, 2
+    word = sww_synth.wake_word(rng) if kind in ("wake", "cut") else sww_synth.look_alike(rng)
+    gain = rng.uniform(0.15, 0.7)
+    if kind == "cut":  # the word started before the window: only its last 30..70 % is in it
+        keep = int(len(word) * rng.uniform(0.3, 0.7))
+        audio[:keep] += gain * word[-keep:]
+        return audio, 1
+    start = int(rng.integers(0, n - len(word)))
+    audio[start: start + len(word)] += gain * word
+    return audio, 0 if kind == "wake" else 1
+
+
+def sww_data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    features = _sww_features()
+    clips = [sww_clip(rng) for _ in range(n)]
+    x = np.stack([features(audio) for audio, _ in clips]).astype(np.float32)
+    return x[:, :, None, :], np.array([label for _, label in clips])
+
+
 # =============================================================== architectures (MLPerf Tiny v1)
 
 def _bn() -> object:
@@ -528,8 +577,11 @@ def mobilenet_v1_025(batch_size: int | None = None) -> object:
     return _keras().Model(inputs, layers.Dense(2, activation="softmax")(x))
 
 
-def resnet8(batch_size: int | None = None) -> object:
-    """ResNet-8 (ic01): conv 16, three residual stacks 16/32/64 (1x1 projections), avg-pool, FC 10."""
+def resnet8(batch_size: int | None = None, width: int = 16) -> object:
+    """ResNet-8 (ic01): conv 16, three residual stacks 16/32/64 (1x1 projections), avg-pool, FC 10.
+
+    `width` is the first stack's filter count; the other two stacks double it each time.
+    """
     layers = _keras().layers
     l2 = _keras().regularizers.l2(1e-4)
 
@@ -542,12 +594,30 @@ def resnet8(batch_size: int | None = None) -> object:
         return layers.ReLU()(layers.Add()([x, y]))
 
     inputs = _keras().Input((32, 32, 3), batch_size=batch_size)
-    x = layers.ReLU()(_bn()(layers.Conv2D(16, 3, padding="same", kernel_regularizer=l2)(inputs)))
-    x = stack(x, 16, 1)
-    x = stack(x, 32, 2)
-    x = stack(x, 64, 2)
+    x = layers.ReLU()(_bn()(layers.Conv2D(width, 3, padding="same", kernel_regularizer=l2)(inputs)))
+    x = stack(x, width, 1)
+    x = stack(x, 2 * width, 2)
+    x = stack(x, 4 * width, 2)
     x = layers.Flatten()(layers.AveragePooling2D(8)(x))
     return _keras().Model(inputs, layers.Dense(10, activation="softmax")(x))
+
+
+def resnet_large(batch_size: int | None = None) -> object:
+    """The v1.4 ic02 ResNet: ResNet-8's layout at 2.5x the width (stacks of 40/80/160 filters)."""
+    return resnet8(batch_size, width=40)
+
+
+def sww_dscnn(batch_size: int | None = None) -> object:
+    """The sww01 reference layout: four depthwise (3, 5, 10, 15 frames, no padding) + pointwise stages over
+    time on 30x1x40 features, pointwise 128/128/128/32, FC 3, softmax."""
+    layers = _keras().layers
+    inputs = _keras().Input((SWW_FRAMES, 1, 40), batch_size=batch_size)
+    x = inputs
+    for kernel, filters in ((3, 128), (5, 128), (10, 128), (15, 32)):
+        x = layers.ReLU()(_bn()(layers.DepthwiseConv2D((kernel, 1), padding="valid")(x)))
+        x = layers.ReLU()(_bn()(layers.Conv2D(filters, 1)(x)))
+    x = layers.Flatten()(layers.Dropout(0.1)(x))
+    return _keras().Model(inputs, layers.Dense(3, activation="softmax")(x))
 
 
 def fc_autoencoder(batch_size: int | None = None) -> object:
@@ -729,26 +799,38 @@ def build_vww(b: Build) -> None:
     write_samples(b.out / "samples" / "vww01", rows)
 
 
-def build_ic(b: Build) -> None:
+def _train_ic(b: Build, name: str, architecture: Callable[..., object], epochs: int) -> tuple[bytes, np.random.Generator]:
+    """Train and convert an image classifier on the ten pattern classes; check it on held-out images."""
     train_rng, held_rng = b.streams()
     x, y = ic_data(train_rng, 7000)
-    model = resnet8()
-    train(model, x, y, b.epochs(12), "sparse_categorical_crossentropy", 2e-3, flip=True, seed=b.seed)
+    model = architecture()
+    train(model, x, y, b.epochs(epochs), "sparse_categorical_crossentropy", 2e-3, flip=True, seed=b.seed)
     representative = x[:300].astype(np.float32)
     representative[0, 0, 0] = 0.0    # raw pixels: input range exactly 0..255, scale 1, zero point -128
     representative[0, 0, 1] = 255.0
-    tflite = to_int8_tflite(model, resnet8, representative)
+    tflite = to_int8_tflite(model, architecture, representative)
     micro = Micro(tflite)
-    expect_input("ic01", micro, 1.0, -128)
+    expect_input(name, micro, 1.0, -128)
     hx, hy = ic_data(held_rng, 1000)
     hits = [np.argmax(micro.run((img.astype(np.int16) - 128).astype(np.int8))) == label for img, label in zip(hx, hy)]
-    check("ic01", 100 * float(np.mean(hits)), "top-1 %")
+    check(name, 100 * float(np.mean(hits)), "top-1 %")
+    return tflite, held_rng
+
+
+def build_ic(b: Build) -> None:
+    tflite, held_rng = _train_ic(b, "ic01", resnet8, 12)
     rows = []
     for i in range(50):
         label = i % 10
         rows.append((f"{IC_CLASSES[label]}_{i:06d}.bin", ic_image(held_rng, label).tobytes(), [10, label]))
     (b.out / "ic01.tflite").write_bytes(tflite)
     write_samples(b.out / "samples" / "ic01", rows)
+
+
+def build_ic2(b: Build) -> None:
+    """ic02 runs on the ic01 dataset (MLPerf Tiny v1.4): only the model is written; samples/ic01 serves both."""
+    tflite, _ = _train_ic(b, "ic02", resnet_large, 8)
+    (b.out / "ic02.tflite").write_bytes(tflite)
 
 
 def ad_score(micro: Micro, spectrogram: np.ndarray) -> float:
@@ -778,14 +860,44 @@ def build_ad(b: Build) -> None:
     write_samples(b.out / "samples" / "ad01", rows)
 
 
+SWW_THRESHOLD = 115   # the reference firmware's DETECT_THRESHOLD on the wake-word output (int8)
+
+
+def build_sww(b: Build) -> None:
+    """The wake-word classifier, checked as the streaming firmware uses it: a detection is an int8
+    wake-word output above SWW_THRESHOLD, so held-out words must clear it and other sounds must not."""
+    train_rng, held_rng = b.streams()
+    x, y = sww_data(train_rng, 12000)
+    model = sww_dscnn()
+    train(model, x, y, b.epochs(10), "sparse_categorical_crossentropy", 3e-3, batch=100, seed=b.seed)
+    representative = x[:400].copy()
+    representative[0, 0, 0, 0] = 0.0
+    tflite = to_int8_tflite(model, sww_dscnn, representative)
+    micro = Micro(tflite)
+    hx, hy = sww_data(held_rng, 1500)
+    raw = []
+    for sample in hx:
+        micro.interpreter.set_input(micro.quantize(sample)[None], 0)
+        micro.interpreter.invoke()
+        raw.append(int(micro.interpreter.get_output(0).reshape(-1)[0]))
+    fired = np.array(raw) > SWW_THRESHOLD
+    hit, false = float(np.mean(fired[hy == 0])), float(np.mean(fired[hy != 0]))
+    print(f"sww01: held-out windows above the detection threshold: {100 * hit:.1f} % of wake words, "
+          f"{100 * false:.2f} % of others", flush=True)
+    if hit < 0.9 or false > 0.01:
+        sys.exit("sww01: the int8 model misses its detection targets (90 % of words, 1 % false); not writing it")
+    (b.out / "sww01.tflite").write_bytes(tflite)
+
+
 BUILDERS: dict[str, Callable[[Build], None]] = {
-    "kws01": build_kws, "vww01": build_vww, "ic01": build_ic, "ad01": build_ad,
+    "kws01": build_kws, "vww01": build_vww, "ic01": build_ic, "ad01": build_ad, "ic02": build_ic2,
+    "sww01": build_sww,
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=list(BUILDERS), help="models to rebuild (default: all four)")
+    parser.add_argument("--only", nargs="+", choices=list(BUILDERS), help="models to rebuild (default: all)")
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every training length (default 1)")
     parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: models/)")
     args = parser.parse_args(argv)

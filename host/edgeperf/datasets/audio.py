@@ -113,3 +113,24 @@ def ad_log_mel(samples: np.ndarray, rate: int) -> np.ndarray:
         raise DatasetError(f"clip too short: {log_mel.shape[0]} frames, the AD reference keeps frames "
                            f"{AD_FIRST_FRAME}..{AD_FIRST_FRAME + AD_FRAMES - 1}")
     return log_mel[AD_FIRST_FRAME: AD_FIRST_FRAME + AD_FRAMES].astype(np.float32)
+
+
+# ---- streaming wake word: the reference's log filterbank energies (pre-emphasis, Hamming, power, 40 mels, dB)
+
+SWW_RATE, SWW_WINDOW, SWW_STRIDE, SWW_MEL_BINS, SWW_FRAMES = 16000, 1024, 512, 40, 30
+SWW_PREEMPHASIS, SWW_POWER_OFFSET_DB = 1 - 2 ** -5, 52.0
+
+
+def sww_features(samples: np.ndarray) -> np.ndarray:
+    """(frames, 40) features in [0, 1] of 16 kHz audio in [-1, 1): one row per 1024-sample frame every 512.
+
+    Pre-emphasis (the sample before the clip counts as 0), a symmetric Hamming window, power spectrum
+    over the window length, 40 mel filters over 0..8 kHz, 10 log10, then (dB + 52) / 64 clipped to
+    [0, 1]: the training pipeline and the reference firmware's front end of the sww01 benchmark.
+    """
+    emphasised = samples - SWW_PREEMPHASIS * np.concatenate([[0.0], samples[:-1]])
+    frames = _frames(emphasised, SWW_WINDOW, SWW_STRIDE) * np.hamming(SWW_WINDOW)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / SWW_WINDOW
+    mel = power @ tf_mel_matrix(power.shape[1], SWW_RATE, SWW_MEL_BINS, 0.0, SWW_RATE / 2)
+    db = 10 * np.log10(np.maximum(mel, 1e-30))
+    return np.clip((db + SWW_POWER_OFFSET_DB) / 64.0, 0.0, 1.0)
