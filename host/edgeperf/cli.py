@@ -35,10 +35,9 @@ from .results.terminal import print_summary
 from .rules.energy import EnergySettings
 from .rules.performance import PerformanceSettings
 from .rules.progress import Progress
-from .rules.scenarios import EdgeProfile
-from .run import iter_failures
+from .run import check_scenario, iter_failures, mode_settings, scenario_profile
 from .sim.timing import DEFAULT_PROFILE, PROFILES
-from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target
+from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target, sim_time_scale_for
 
 
 class RichProgress(Progress):
@@ -217,8 +216,7 @@ def _run_with_progress(args: argparse.Namespace, targets: list[Target], settings
         return runner(args.parallel)(targets, args.mode, settings, folder, progress, command=sys.argv,
                                      golden=parse_runtimes(args.golden) if args.golden else (),
                                      scenario=args.scenario,
-                                     profile=replace(EdgeProfile.quick() if args.quick else EdgeProfile(),
-                                                     query_timeout_s=args.query_timeout),
+                                     profile=scenario_profile(args.quick, args.query_timeout),
                                      options=_run_options(args), kept=kept)
 
 
@@ -229,18 +227,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         folder, kept = _resume(args)
     if getattr(args, "golden_default", False):
         args.mode, args.golden = Mode.ACCURACY, args.golden or "tflite-micro,litert"
-    if args.scenario and args.mode is Mode.ENERGY:
-        raise ConfigError("LoadGen scenarios run in performance or accuracy mode")
+    check_scenario(args.mode, args.scenario)
     if args.sim_time_scale is None:
-        # LoadGen times queries on the host: a virtual board must then take its modelled time for real.
-        args.sim_time_scale = 1.0 if args.scenario else DEFAULT_SIM_TIME_SCALE
-    settings: PerformanceSettings | EnergySettings
-    if args.mode is Mode.ENERGY:
-        settings = EnergySettings.quick() if args.quick else EnergySettings()
-    else:
-        settings = PerformanceSettings.quick() if args.quick else PerformanceSettings()
-    if args.warmups is not None:
-        settings = replace(settings, warmups=args.warmups)
+        args.sim_time_scale = sim_time_scale_for(args.scenario)
+    settings = mode_settings(args.mode, args.quick, args.warmups)
     targets = build_targets(args)
     if args.sim_fault and (args.port or farm_requested(args) or args.mode is Mode.ENERGY):
         raise ConfigError("--sim-fault injects faults into the built-in virtual board: drop --port, --target, "

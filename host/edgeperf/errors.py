@@ -79,3 +79,11 @@ class ResultsWriteError(EdgeperfError):
     @classmethod
     def of(cls, path: object, exc: OSError) -> ResultsWriteError:
         return cls(f"cannot write {path}: {exc.strerror or exc}")
+
+
+class RunFailed(EdgeperfError):
+    """A run finished without a result (the board was wrong, hung, or refused): its record names why."""
+
+
+class ResultError(EdgeperfError):
+    """A result was asked for a number its mode does not measure (the latency of an energy run, say)."""

@@ -33,7 +33,7 @@ from .rules.energy import EnergySettings, run_energy
 from .rules.energy_rig import EnergyRig
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
-from .rules.scenarios import EdgeProfile, ScenarioRun, loadgen_settings, probe_query_latency
+from .rules.scenarios import SCENARIOS, EdgeProfile, ScenarioRun, loadgen_settings, probe_query_latency
 from .targets import Target
 
 
@@ -229,10 +229,10 @@ def _dispatch(run: _Run, where: str | tuple[str, str]) -> None:
     runner(run, where)
 
 
-def run_target(target: Target, mode: Mode | str, settings: PerformanceSettings | EnergySettings,
-               folder: ResultsFolder, progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
-               profile: EdgeProfile | None = None) -> dict[str, object]:
-    """Run one mode on one target; failures become an entry with the error, never a lost run."""
+def measure_target(target: Target, mode: Mode | str, settings: PerformanceSettings | EnergySettings,
+                   folder: ResultsFolder, progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
+                   profile: EdgeProfile | None = None) -> RunRecord:
+    """Run one mode on one target; failures become a record with the error, never a lost run."""
     mode = Mode(mode)
     bench = target.benchmark
     record = RunRecord(benchmark=bench.name, mode=mode, scenario=scenario,
@@ -258,7 +258,41 @@ def run_target(target: Target, mode: Mode | str, settings: PerformanceSettings |
     finally:
         log.close()
         record.wall_seconds = time.time() - started
-    return record.to_dict()
+    return record
+
+
+def run_target(target: Target, mode: Mode | str, settings: PerformanceSettings | EnergySettings,
+               folder: ResultsFolder, progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
+               profile: EdgeProfile | None = None) -> dict[str, object]:
+    """`measure_target`, as the results.json entry."""
+    return measure_target(target, mode, settings, folder, progress, golden, scenario, profile).to_dict()
+
+
+def mode_settings(mode: Mode | str, quick: bool = False,
+                  warmups: int | None = None) -> PerformanceSettings | EnergySettings:
+    """The settings a run of `mode` uses: the MLPerf Tiny ones, or 1 s windows with `quick` (labelled so)."""
+    settings: PerformanceSettings | EnergySettings
+    if Mode(mode) is Mode.ENERGY:
+        settings = EnergySettings.quick() if quick else EnergySettings()
+    else:
+        settings = PerformanceSettings.quick() if quick else PerformanceSettings()
+    return settings if warmups is None else replace(settings, warmups=warmups)
+
+
+def scenario_profile(quick: bool = False, query_timeout_s: float | None = None) -> EdgeProfile:
+    """The LoadGen run lengths: the edge profile, or short development runs with `quick`."""
+    profile = EdgeProfile.quick() if quick else EdgeProfile()
+    return profile if query_timeout_s is None else replace(profile, query_timeout_s=query_timeout_s)
+
+
+def check_scenario(mode: Mode | str, scenario: str | None) -> None:
+    """A LoadGen scenario is a performance or accuracy run of a known scenario."""
+    if scenario is None:
+        return
+    if scenario not in SCENARIOS:
+        raise ConfigError(f"unknown LoadGen scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    if Mode(mode) is Mode.ENERGY:
+        raise ConfigError("LoadGen scenarios run in performance or accuracy mode")
 
 
 def new_document(mode: Mode | str, settings: PerformanceSettings | EnergySettings, command: list[str] | None,
@@ -283,18 +317,22 @@ def new_document(mode: Mode | str, settings: PerformanceSettings | EnergySetting
 def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettings | EnergySettings,
             folder: ResultsFolder, progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
             scenario: str | None = None, profile: EdgeProfile | None = None, options: Document | None = None,
-            kept: list[Document] | None = None) -> Document:
+            kept: list[Document] | None = None, on_record: Callable[[RunRecord], None] | None = None) -> Document:
     """Run every target in turn; results.json and results.txt are rewritten after each one.
 
     `options` records what started the run, so `--resume` can continue it; `kept` are the finished runs of
-    the run being resumed, which stay in results.json as they were.
+    the run being resumed, which stay in results.json as they were; `on_record` gets each run's typed record
+    (the Python API's results are made of them).
     """
     document = new_document(mode, settings, command, scenario, options=options or {})
     runs: list[Document] = list(kept or [])
     document["runs"] = runs
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:
-        runs.append(run_target(target, mode, settings, folder, progress, golden, scenario, profile))
+        record = measure_target(target, mode, settings, folder, progress, golden, scenario, profile)
+        runs.append(record.to_dict())
+        if on_record is not None:
+            on_record(record)
         folder.write_json("results.json", document)
         folder.write_text("results.txt", run_summary(runs))
     return document

@@ -39,6 +39,14 @@ from .sim.timing import DEFAULT_PROFILE, timing_profile
 #: so `edgeperf run` finishes in minutes. Device time (what is measured) is unaffected.
 DEFAULT_SIM_TIME_SCALE = 0.1
 
+#: LoadGen times queries on the host, so a virtual board under a LoadGen scenario takes its modelled time for real.
+LOADGEN_SIM_TIME_SCALE = 1.0
+
+
+def sim_time_scale_for(scenario: str | None) -> float:
+    """The virtual board's default time scale for a run with or without a LoadGen scenario."""
+    return LOADGEN_SIM_TIME_SCALE if scenario else DEFAULT_SIM_TIME_SCALE
+
 #: What every QEMU result says: QEMU has no model runtime, so the firmware runs a synthetic compute runner.
 SELF_TEST_NOTE = "HARNESS SELF-TEST: synthetic compute runner in QEMU, not a model result"
 
