@@ -326,13 +326,15 @@ class Board:
                               f"time_scale={LOADGEN_SIM_TIME_SCALE} for a scenario, not {where.time_scale:g}")
 
     def run(self, mode: Mode | str = Mode.PERFORMANCE, *, scenario: str | None = None, quick: bool = False,
-            settings: PerformanceSettings | EnergySettings | None = None, warmups: int | None = None,
+            settings: PerformanceSettings | EnergySettings | None = None, windows: int | None = None,
+            warmups: int | None = None,
             golden: str | Sequence[str] = (), results: Path | str | None = None, progress: ProgressSink = None,
             max_recoveries: int | None = None, query_timeout_s: float | None = None,
             check: bool = True) -> RunResult:
         """Run one mode (or LoadGen scenario) on the board and return its result.
 
         `quick` gives 1 s windows (labelled non-compliant); `settings` replaces the mode's settings outright;
+        `windows` and `warmups` change one knob of them (fewer than 5 windows is labelled non-compliant too);
         `golden` names host runtimes to check accuracy-mode outputs against; `results` is the exact folder to
         write. A run that fails raises `RunFailed` unless `check` is False.
         """
@@ -340,12 +342,15 @@ class Board:
         check_scenario(mode, scenario)
         self._check_fits(mode, scenario)
         runtimes = parse_runtimes(golden if isinstance(golden, str) else ",".join(golden)) if golden else ()
+        settings = settings or mode_settings(mode, quick, warmups)
+        if windows is not None:
+            settings = replace(settings, windows=windows)
         target = self._running or self.target
         if max_recoveries is not None:
             target = replace(target, recovery=replace(target.recovery, max_recoveries=max_recoveries))
         folder = ResultsFolder.create(Path(results) if results is not None else None, base=self.results)
         records: list[RunRecord] = []
-        document = run_all([target], mode, settings or mode_settings(mode, quick, warmups), folder,
+        document = run_all([target], mode, settings, folder,
                            _as_progress(progress), golden=runtimes, scenario=scenario,
                            profile=scenario_profile(quick, query_timeout_s) if scenario else None,
                            on_record=records.append)
