@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO, kws01_subset
 
 import edgeperf
 from edgeperf.errors import ConfigError, ResultError, RunFailed
-
-from conftest import REPO, kws01_subset
 
 
 def child_pids() -> set[int]:
@@ -59,9 +58,9 @@ def test_a_started_board_serves_every_run_and_its_results_are_the_records(tmp_pa
     last = [e for e in events if e.kind == "advance"][-1]
     assert last.done == last.total and last.phase == "kws01 performance"
     with pytest.raises(ResultError, match="measures no energy: run mode energy"):
-        first.energy_uj
+        _ = first.energy_uj
     with pytest.raises(ResultError, match="not a LoadGen scenario run"):
-        first.loadgen
+        _ = first.loadgen
 
 
 def test_accuracy_outside_a_with_brings_the_board_up_for_the_run_only(tmp_path):
@@ -74,7 +73,7 @@ def test_accuracy_outside_a_with_brings_the_board_up_for_the_run_only(tmp_path):
     assert result.auc == metrics["auc"]["value"]
     assert result.entry["accuracy"]["files"] == 3
     with pytest.raises(ResultError, match="measures no latency: run mode performance"):
-        result.latency_ms
+        _ = result.latency_ms
 
 
 def test_board_at_a_port_drives_a_board_already_running_and_a_failed_run_names_why(start_board, tmp_path):
@@ -90,7 +89,7 @@ def test_board_at_a_port_drives_a_board_already_running_and_a_failed_run_names_w
     failed = wrong.run("performance", quick=True, check=False)
     assert failed.error is not None and failed.error.startswith("ConfigError") and not failed.ok
     with pytest.raises(ResultError, match="has no latency: it failed"):
-        failed.latency_ms
+        _ = failed.latency_ms
 
 
 def test_a_mode_the_board_cannot_run_is_refused_before_anything_starts(tmp_path):
@@ -125,7 +124,7 @@ def test_a_loadgen_scenario_result_reads_the_loadgen_record(tmp_path):
 def lab_script() -> str:
     text = (REPO / "docs" / "python-api.md").read_text()
     section = text[text.index("## A complete lab script"):]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert match, "docs/python-api.md lost its lab script"
     return match.group(1)
 
@@ -134,7 +133,7 @@ def test_the_lab_script_in_the_docs_runs_as_written(tmp_path):
     script = tmp_path / "lab.py"
     script.write_text(lab_script())
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(REPO / "host")}
-    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
                           timeout=180)
     assert done.returncode == 0, done.stderr
     assert re.search(r"kws01 latency 1\d\d\.\d ms", done.stdout), done.stdout
@@ -148,7 +147,7 @@ def test_the_package_offers_the_api_without_importing_it_up_front():
     code = ("import sys, edgeperf; assert 'edgeperf.api' not in sys.modules; "
             "assert edgeperf.virtual_board is __import__('edgeperf.api').api.virtual_board; print('ok')")
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO / "host")},
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "ok", done.stderr
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         edgeperf.nothing  # noqa: B018

@@ -52,9 +52,13 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "virtual board")
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker(MARKER) is not None and not item.config.getoption("--edgeperf-port"):
-        pytest.skip(SKIP_REASON)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Hardware tests are skipped at collection, so the skip names the test, not this plugin."""
+    if config.getoption("--edgeperf-port"):
+        return
+    for item in items:
+        if item.get_closest_marker(MARKER) is not None:
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
 @dataclass(frozen=True)
