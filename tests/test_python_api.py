@@ -119,6 +119,8 @@ def test_a_loadgen_scenario_result_reads_the_loadgen_record(tmp_path):
     assert result.throughput == loadgen["host_e2e_latency_ms"]["samples_per_second"]
     assert result.passed is (loadgen["validity"] == "VALID")
     assert result.verdict == f"LoadGen: {loadgen['validity']}"
+    with pytest.raises(ResultError, match="measures no rule checks: a LoadGen scenario run is judged by LoadGen"):
+        _ = result.missed
 
 
 def lab_script() -> str:

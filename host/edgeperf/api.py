@@ -148,7 +148,9 @@ class RunResult:
         if self.record.error is not None:
             raise ResultError(f"{self._name} has no {what}: it failed ({self.record.error})")
         if not isinstance(self.record.result, kind):
-            raise ResultError(f"{self._name} measures no {what}: run mode {kind.mode} for it")
+            mode = getattr(kind, "mode", None)  # the base RuleResult has none: any rule would do
+            hint = f"run mode {mode} for it" if mode else "a LoadGen scenario run is judged by LoadGen (verdict, passed)"
+            raise ResultError(f"{self._name} measures no {what}: {hint}")
         return self.record.result
 
     def _scenario(self, mode: Mode) -> dict[str, object] | None:
