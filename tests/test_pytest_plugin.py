@@ -49,6 +49,8 @@ def test_the_docs_example_runs_on_virtual_boards_and_skips_the_hardware_test(inn
     assert 150 < latency < 200
     assert documents[0]["runs"][0]["board"]["sim_timing_profile"] == "ideal"
     assert documents[1]["runs"][0]["accuracy"]["files"] == 3
+    urls = {d["runs"][0]["board"]["url"] for d in documents}
+    assert len(urls) == 1, f"the session's two tests share one virtual board: {urls}"
 
 
 def test_a_real_port_runs_the_hardware_tests_and_a_wrong_benchmark_fails_naming_both(inner, start_board):
