@@ -43,7 +43,7 @@ class ScriptedLink(SilentLink):
 def lpm(stream: bytes) -> Lpm01a:
     """An LPM01A driver with a window armed, fed `stream`."""
     monitor = Lpm01a(SilentLink())
-    monitor.recorder.arm()
+    monitor.recorder.arm(keep_samples=True)
     monitor._since_timestamp = 0
     monitor._consume(stream)
     return monitor
@@ -54,5 +54,5 @@ def ppk2() -> Ppk2:
     monitor = Ppk2(SilentLink())
     monitor.modifiers = Modifiers({"R0": 1000.0})
     monitor._streaming = True
-    monitor.recorder.arm()
+    monitor.recorder.arm(keep_samples=True)
     return monitor

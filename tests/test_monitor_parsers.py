@@ -6,15 +6,15 @@ import threading
 
 import numpy as np
 import pytest
+from stream_support import lpm, ppk2
 
 from edgeperf.errors import EnergyWindowError
 from edgeperf.monitors.base import Capture, Edge
-from edgeperf.monitors.energy import integrate_window
+from edgeperf.monitors.energy import SampleUnit, capture_of, integrate_window
 from edgeperf.monitors.lpm01a import decode_bin_hexa
 from edgeperf.monitors.ppk2 import Modifiers
 from edgeperf.sim.monitors import PPK2_CALIBRATION, Ppk2Emulator, bin_hexa, lpm_number, mantissa_exponent
 from edgeperf.sim.power import PowerModel, Timeline
-from stream_support import lpm, ppk2
 
 
 def test_lpm01a_ascii_samples_events_and_timestamp_cadence():
@@ -93,8 +93,9 @@ def test_ppk2_words_split_across_reads_edges_and_counter_gaps():
 
 
 def capture(values, edges, faults=(), quantity="current") -> Capture:
-    return Capture(100, np.asarray(values, dtype=np.float64), [Edge(i, k) for i, k in edges], list(faults),
-                   1000.0, quantity, 2.0)
+    """The samples streamed through a window in chunks, as a monitor delivers them."""
+    return capture_of(np.asarray(values, dtype=np.float64), [Edge(i, k) for i, k in edges],
+                      SampleUnit(quantity, 2.0, 1000.0), first_index=100, faults=faults, chunk=97)
 
 
 def test_integration_uses_exactly_the_samples_between_the_edges():
@@ -224,7 +225,7 @@ def test_ppk2_realigns_after_a_lost_byte_so_later_windows_are_clean():
     monitor.recorder.arm()
     monitor._consume(stream[1200:])
     later = monitor.recorder.disarm()
-    assert later.faults == [] and sum(len(c) for c in later.chunks) == (len(stream) - 1200) // 4
+    assert later.faults == [] and later.count == (len(stream) - 1200) // 4
 
 
 def test_lpm01a_sample_above_full_scale_is_a_corrupted_line():
@@ -264,8 +265,8 @@ class TickingOtiiServer:
 
 def test_otii_poll_never_loses_an_edge_between_its_requests():
     """The CI flake: GPI1 was read before the sample count, so an edge in between was dropped."""
-    from edgeperf.monitors.otii import Otii
     from edgeperf.monitors.base import PowerMonitor
+    from edgeperf.monitors.otii import Otii
 
     times = [0.0105 + 0.0071 * k for k in range(40)]
     edges = [(t, k % 2 == 1) for k, t in enumerate(times)]

@@ -3,8 +3,9 @@
 A monitor streams samples (amps, watts or joules per sample period) and timestamp edges
 that are tied to sample indices. One reader thread per monitor takes everything the
 device sends from open to close: samples go to the `Recorder`, text replies to a queue
-that commands wait on. The recorder counts every sample but keeps values only while a
-window is armed, so a long run at 100 kS/s does not grow memory without bound.
+that commands wait on. The recorder counts every sample; while a window is armed it streams
+them through that window's integrators and envelope (monitors/energy.py) and keeps none, so
+neither a long run nor a long window at 100 kS/s grows memory.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import LinkError, MonitorError
 from ..links import Link
+from .energy import EDGE_KINDS, Capture, Edge, SampleUnit, WindowStream
 
-EDGE_KINDS = ("falling", "rising")
-
+__all__ = ["EDGE_KINDS", "Capture", "Edge", "MonitorConfig", "PowerMonitor", "Recorder", "SampleUnit"]
 
 @dataclass(frozen=True)
 class MonitorConfig:
@@ -39,33 +40,6 @@ class MonitorConfig:
             raise ValueError(f"edge must be one of {EDGE_KINDS}")
 
 
-@dataclass(frozen=True)
-class Edge:
-    index: int  # absolute sample index: the first sample after the edge
-    kind: str   # "falling" or "rising"
-
-
-@dataclass
-class Capture:
-    """What the monitor delivered while a window was armed."""
-
-    first_index: int
-    values: np.ndarray
-    edges: list[Edge]
-    faults: list[str]
-    sample_rate_hz: float
-    quantity: str  # "current" (A), "power" (W) or "energy" (J per sample period)
-    voltage_v: float
-
-
-@dataclass
-class _Armed:
-    first_index: int
-    chunks: list[np.ndarray] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)
-
-
 class Recorder:
     """Counts samples, keeps the armed window, and notes every fault and stray edge."""
 
@@ -74,29 +48,33 @@ class Recorder:
         self.count = 0
         self.edges_outside: list[Edge] = []
         self.faults_outside: list[str] = []
-        self._armed: _Armed | None = None
+        self._armed: WindowStream | None = None
 
     def add(self, values: np.ndarray, edges: list[tuple[int, str]] = ()) -> None:  # type: ignore[assignment]
         """Append samples; each edge is (offset into `values` of the first sample after it, kind)."""
         with self._cond:
-            for offset, kind in edges:
-                edge = Edge(self.count + offset, kind)
-                (self._armed.edges if self._armed else self.edges_outside).append(edge)
-            if self._armed is not None and len(values):
-                self._armed.chunks.append(np.asarray(values, dtype=np.float64))
+            marks = [Edge(self.count + offset, kind) for offset, kind in edges]
+            if self._armed is not None:
+                self._armed.feed(values, marks)
+            else:
+                self.edges_outside.extend(marks)
             self.count += len(values)
             self._cond.notify_all()
 
     def fault(self, text: str) -> None:
         with self._cond:
-            (self._armed.faults if self._armed else self.faults_outside).append(f"sample {self.count}: {text}")
+            if self._armed is not None:
+                self._armed.fault(f"sample {self.count}: {text}")
+            else:
+                self.faults_outside.append(f"sample {self.count}: {text}")
 
-    def arm(self) -> int:
+    def arm(self, unit: SampleUnit | None = None, keep_samples: bool = False) -> int:
+        """Start a window; `keep_samples` also keeps the raw values (parser tests only: memory grows)."""
         with self._cond:
-            self._armed = _Armed(self.count)
+            self._armed = WindowStream(self.count, unit or SampleUnit("current", 1.0, 1.0), keep_samples)
             return self.count
 
-    def disarm(self) -> _Armed:
+    def disarm(self) -> WindowStream:
         with self._cond:
             armed, self._armed = self._armed, None
         if armed is None:
@@ -246,13 +224,10 @@ class PowerMonitor(ABC):
 
     def arm(self) -> int:
         self.check_alive()
-        return self.recorder.arm()
+        return self.recorder.arm(SampleUnit(self.quantity, self.config.voltage_v, self.sample_rate_hz))
 
     def disarm(self) -> Capture:
-        armed = self.recorder.disarm()
-        values = np.concatenate(armed.chunks) if armed.chunks else np.zeros(0)
-        return Capture(armed.first_index, values, armed.edges, armed.faults, self.sample_rate_hz,
-                       self.quantity, self.config.voltage_v)
+        return self.recorder.disarm().capture()
 
     def close(self) -> None:
         self._stop.set()

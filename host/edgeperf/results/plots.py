@@ -79,38 +79,61 @@ def sample_latency(acc: dict) -> bytes:
     return _png(fig)
 
 
+def _trace_arrays(trace: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Seconds and mean power of each trace point, and its min/max envelope when the trace has one."""
+    def column(key: str) -> np.ndarray | None:
+        return np.array([np.nan if v is None else v for v in trace[key]], dtype=np.float64) if key in trace else None
+
+    means = column("samples")
+    assert means is not None
+    return np.arange(len(means)) / trace["sample_rate_hz"], means, column("min"), column("max")
+
+
+def _draw_trace(ax, trace: dict) -> np.ndarray:
+    seconds, means, lows, highs = _trace_arrays(trace)
+    if lows is not None and highs is not None:
+        ax.fill_between(seconds, lows, highs, color="#9ab8d8", linewidth=0, step="post", label="min / max")
+    ax.plot(seconds, means, color="#2c5d8f", linewidth=0.6, drawstyle="steps-post", label="mean")
+    return seconds
+
+
+def _rate_label(trace: dict) -> str:
+    """The monitor's real sample rate, and how many samples each plotted point stands for."""
+    rate = trace.get("monitor_sample_rate_hz")
+    if rate is None:
+        return f"{trace['sample_rate_hz']:g} points/s"
+    return f"monitor {rate:g} S/s, {trace['samples_per_point']} samples per point"
+
+
 def energy_trace(energy: dict) -> bytes:
     """The power monitor's trace with the timestamp edges that delimit the measured windows."""
     trace = energy["trace"]
-    samples = np.asarray(trace["samples"], dtype=np.float64)
-    seconds = np.arange(len(samples)) / trace["sample_rate_hz"]
     fig, ax = plt.subplots(figsize=(11, 3.2))
-    ax.plot(seconds, samples, color="#4878a8", linewidth=0.6)
+    _draw_trace(ax, trace)
     for i, edge in enumerate(trace["edges_s"]):
         ax.axvline(edge, color="#c44e52", linewidth=0.8, label="timestamp edge" if i == 0 else None)
     ax.set_xlabel("s (power monitor clock)")
     ax.set_ylabel(trace["unit"])
-    ax.set_title(f"{energy['benchmark']}: energy trace ({trace['sample_rate_hz']:g} samples/s)")
-    if trace["edges_s"]:
-        ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"{energy['benchmark']}: energy trace ({_rate_label(trace)})")
+    ax.legend(loc="upper right", fontsize=8)
     return _png(fig)
 
 
 def energy_window(trace: dict, benchmark: str, index: int, uj_per_inference: float) -> bytes:
     """One energy window: the power trace, its two timestamp edges and the integrated region between them."""
-    samples = np.asarray(trace["samples"], dtype=np.float64)
-    seconds = np.arange(len(samples)) / trace["sample_rate_hz"]
     start, stop = trace["edges_s"]
     fig, ax = plt.subplots(figsize=(11, 3.4))
-    ax.plot(seconds, samples, color="#4878a8", linewidth=0.6)
+    seconds, means, _, _ = _trace_arrays(trace)
+    _draw_trace(ax, trace)
     inside = (seconds >= start) & (seconds <= stop)
-    ax.fill_between(seconds, 0, samples, where=inside, color="#55a868", alpha=0.3, label="integrated")
+    ax.fill_between(seconds, 0, means, where=inside, color="#55a868", alpha=0.3, step="post", label="integrated")
     for i, edge in enumerate((start, stop)):
         ax.axvline(edge, color="#c44e52", linewidth=0.9, label="timestamp edge" if i == 0 else None)
     ax.set_xlabel("s (power monitor clock, from arming the window)")
     ax.set_ylabel(trace["unit"])
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{benchmark} energy window {index}: {uj_per_inference:.3f} uJ/inference over {stop - start:.3f} s")
+    ax.set_title(f"{benchmark} energy window {index}: {uj_per_inference:.3f} uJ/inference over {stop - start:.3f} s "
+                 f"({_rate_label(trace)})")
     ax.legend(loc="lower right", fontsize=8)
     return _png(fig)
 

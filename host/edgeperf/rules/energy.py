@@ -16,14 +16,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..benchmarks import Benchmark
 from ..datasets import DatasetFile
 from ..dut import DutSession
 from ..errors import ConfigError, EdgeperfError, EnergyWindowError, MonitorError
 from ..monitors import Capture, PowerMonitor
-from ..monitors.energy import WindowEnergy, integrate_window, sample_joules
+from ..monitors.energy import WindowEnergy, integrate_window
 from ..results.records import EnergyResult, EnergyWindow, RuleCheck
 from . import mlperf_tiny as rules
 from .energy_rig import EnergyRig
@@ -159,16 +157,17 @@ class EdgeTimedWindows:
                                     f"{expected_s:.3f} s: an edge is missing and another one is spurious")
 
 
-def trace_of(capture: Capture, energy: WindowEnergy, points: int = 2000) -> dict[str, object]:
-    """The window as power in mW, averaged down to about `points` values, with its edges in seconds."""
-    joules = sample_joules(capture, capture.values)
-    step = max(1, len(joules) // points)
-    usable = len(joules) // step * step
-    power_mw = joules[:usable].reshape(-1, step).mean(axis=1) * capture.sample_rate_hz * 1000
-    rate = capture.sample_rate_hz / step
-    return {"sample_rate_hz": rate, "unit": "mW", "samples": np.round(power_mw, 6).tolist(),
-            "edges_s": [(energy.start_index - capture.first_index) / capture.sample_rate_hz,
-                        (energy.stop_index - capture.first_index) / capture.sample_rate_hz]}
+#: Points of the trace kept in the results (min, mean and max each): enough to zoom into a 10 s window.
+TRACE_POINTS = 4096
+
+
+def trace_of(capture: Capture, energy: WindowEnergy, points: int = TRACE_POINTS) -> dict[str, object]:
+    """The window as min/mean/max power in mW in at most `points` buckets, with its edges in seconds.
+
+    The capture kept only its bounded envelope (the samples were integrated as they streamed), so
+    keeping every window's loop until the end costs a few hundred kB, not the whole capture.
+    """
+    return capture.trace(energy, points)
 
 
 def _measure_window(meter: EdgeTimedWindows, index: int, item: DatasetFile, data: bytes, iterations: int,
@@ -200,7 +199,7 @@ def _plot(plot_dir: Path, benchmark: Benchmark, window: EnergyWindow, loop: _Loo
     from ..results.plots import energy_window
     plot_dir.mkdir(parents=True, exist_ok=True)
     (plot_dir / f"energy_inf_{window.index:03d}.png").write_bytes(
-        energy_window(trace_of(loop.capture, loop.energy, 4000), benchmark.name, window.index, window.uj_per_inference))
+        energy_window(trace_of(loop.capture, loop.energy), benchmark.name, window.index, window.uj_per_inference))
 
 
 def _result(meter: EdgeTimedWindows, benchmark: Benchmark, files: list[DatasetFile], model_path: Path | None,
