@@ -138,6 +138,33 @@ def energy_window(trace: dict, benchmark: str, index: int, uj_per_inference: flo
     return _png(fig)
 
 
+def loadgen_latency(lg: dict) -> bytes:
+    """Each LoadGen query's latency: histograms and over time, the board's timer beside the host's issue-to-reply."""
+    queries = lg["per_query"]
+    device = np.asarray(queries["device_ms"], dtype=np.float64)
+    host = np.array([np.nan if v is None else v for v in queries.get("host_ms", [])], dtype=np.float64)
+    issued = np.array([np.nan if v is None else v for v in queries.get("issued_s", [])], dtype=np.float64)
+    fig, (hist, time_ax) = plt.subplots(1, 2, figsize=(11, 3.4))
+    series = [("device timer", device, "#4878a8")]
+    if len(host) and np.isfinite(host).any():
+        series.append(("host issue to reply", host, "#dd8452"))
+    finite = np.concatenate([v[np.isfinite(v)] for _, v, _ in series])
+    bins = np.linspace(finite.min(), finite.max() + 1e-9, min(60, max(8, len(device) // 4)))
+    for label, values, color in series:
+        hist.hist(values[np.isfinite(values)], bins=bins, color=color, alpha=0.7, label=label)
+        x = issued if len(issued) == len(values) and np.isfinite(issued).all() else np.arange(len(values))
+        time_ax.plot(x, values, ".", markersize=3, color=color, label=label)
+    _plain_numbers(hist.xaxis)
+    hist.set_xlabel("ms per query")
+    hist.set_ylabel("queries")
+    hist.set_title(f"{lg['scenario']} {lg['mode']}: latency of {len(device)} queries")
+    hist.legend(fontsize=8)
+    time_ax.set_xlabel("s since the first query was issued" if len(issued) == len(device) else "query")
+    time_ax.set_ylabel("ms")
+    time_ax.set_title("latency over the run")
+    return _png(fig)
+
+
 def _scores_labels(acc: dict) -> tuple[np.ndarray, np.ndarray]:
     samples = acc["samples"]
     return np.array([s["scores"] for s in samples], dtype=np.float64), np.array([s["label"] for s in samples])

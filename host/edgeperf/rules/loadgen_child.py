@@ -16,6 +16,7 @@ import json
 import queue
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,7 +49,8 @@ class _BoardSut:
         self.sidecar = sidecar
         self.timeout = timeout
         self.errors: list[str] = []
-        self.work: queue.Queue[list[tuple[int, int]] | None] = queue.Queue()
+        self.work: queue.Queue[list[tuple[int, int, float]] | None] = queue.Queue()
+        self._started = time.monotonic()
 
     def load(self, indices: list[int]) -> None:
         for index in indices:
@@ -59,7 +61,8 @@ class _BoardSut:
                 self.errors.append(f"upload of sample {index} failed: {exc}")
 
     def issue(self, query_samples: list[Any]) -> None:
-        self.work.put([(s.id, s.index) for s in query_samples])
+        issued = time.monotonic()
+        self.work.put([(s.id, s.index, issued) for s in query_samples])
 
     def serve(self) -> None:
         """Complete every issued sample, with an empty payload when the board failed.
@@ -67,17 +70,21 @@ class _BoardSut:
         One persistent thread does it: LoadGen crashes when short-lived threads complete samples.
         """
         while (batch := self.work.get()) is not None:
-            for sample_id, index in batch:
-                buffer = array.array("B", self._infer(index))
+            for sample_id, index, issued in batch:
+                buffer = array.array("B", self._infer(index, issued))
                 address, length = buffer.buffer_info()
                 self.lg.QuerySamplesComplete([self.lg.QuerySampleResponse(sample_id, address, length)])
 
-    def _infer(self, index: int) -> bytes:
+    def _infer(self, index: int, issued: float) -> bytes:
+        """One query; the sidecar gets its device time and its host time from issue to reply (for plots)."""
         try:
             if self.errors:
                 raise EdgeperfError(self.errors[0])
             reply = self.session.infer(1, 0, self.timeout)
-            self.sidecar.write(json.dumps({"qsl_idx": index, "device_us": reply.elapsed_us}) + "\n")
+            done = time.monotonic()
+            self.sidecar.write(json.dumps({"qsl_idx": index, "device_us": reply.elapsed_us,
+                                           "issued_s": round(issued - self._started, 6),
+                                           "host_us": round((done - issued) * 1e6, 1)}) + "\n")
             return array.array("f", reply.results).tobytes()
         except EdgeperfError as exc:
             if not self.errors:

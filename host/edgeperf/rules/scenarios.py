@@ -45,11 +45,12 @@ class EdgeProfile:
     server_load: float = 0.5               # Server target QPS as a fraction of the probed capacity
     server_latency_bound: float = 5.0      # Server latency bound as a multiple of the probed latency
     query_timeout_s: float = 60.0          # one query longer than this means the board hung
+    profile: str = "full"                  # "quick": the report flags the run as development-only
 
     @classmethod
     def quick(cls) -> EdgeProfile:
         """For development: short runs that LoadGen will usually call INVALID."""
-        return cls(min_duration_ms=1000, min_query_count=8)
+        return cls(min_duration_ms=1000, min_query_count=8, profile="quick")
 
 
 def loadgen_settings(scenario: str, mode: str, latency_s: float, profile: EdgeProfile, samples: int) -> dict[str, object]:
@@ -217,7 +218,8 @@ class ScenarioRun:
             return result
         p = float(settings.get("single_stream_target_latency_percentile", settings.get(
             "multi_stream_target_latency_percentile", settings.get("server_target_latency_percentile", 0.9))))
-        device = [json.loads(line)["device_us"] / 1000 for line in (outdir / "device_latency.jsonl").read_text().splitlines()]
+        queries = [json.loads(line) for line in (outdir / "device_latency.jsonl").read_text().splitlines()]
+        device = [q["device_us"] / 1000 for q in queries]
         result["validity"] = detail.get("result_validity")
         result["host_e2e_latency_ms"] = {
             "definition": "LoadGen: query issue to completion on the host (includes the link)",
@@ -236,7 +238,17 @@ class ScenarioRun:
             "early_stopping_estimate": early_stopping_estimate(device, p),
             "samples": len(device),
         }
+        result["per_query"] = per_query(queries)
         return result
+
+
+def per_query(queries: list[dict[str, Any]]) -> dict[str, object]:
+    """Each query's issue time and latencies, for the report's plots (the child's own clock, not LoadGen's)."""
+    return {"definition": "per query, in issue order: seconds from the first issue; the board's timer (ms); "
+                          "the child's time from LoadGen's issue call to the reply (ms)",
+            "issued_s": [q.get("issued_s") for q in queries],
+            "device_ms": [round(q["device_us"] / 1000, 4) for q in queries],
+            "host_ms": [round(q["host_us"] / 1000, 4) if "host_us" in q else None for q in queries]}
 
 
 def _ms(ns: object) -> float | None:
