@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from energy_support import TOLERANCE, errors_against_truth, run_energy
+from report_support import check_energy_report
 
 
 def test_lpm01a_through_the_arduino_io_manager_matches_the_true_energy(bench, tmp_path):
@@ -28,8 +29,11 @@ def test_lpm01a_through_the_arduino_io_manager_matches_the_true_energy(bench, tm
     from edgeperf.results.export import export
     from edgeperf.results.report import write_report
 
-    html = write_report(tmp_path / "res").read_text()
-    assert "Median energy" in html and html.count("data:image/png;base64,") >= 1
+    report = write_report(tmp_path / "res")
+    html = report.read_text()
+    assert "Median energy" in html and html.count("<img alt=\"energy window ") == 5  # one plot per window
+    assert "1000 S/s" in html and "class=quick" in html
+    check_energy_report(tmp_path / "res", report)
     exported = export(tmp_path / "res", tmp_path / "sub", "open", "org", "sys")[0]
     assert (exported / "energy_inf_005.png").is_file() and (exported / "results.txt").is_file()
 

@@ -134,6 +134,11 @@ def test_singlestream_device_p90_matches_cost_model_and_host_adds_the_link(tmp_p
     report.communicate(timeout=120)
     page = (results / "report.html").read_text()
     assert "host_e2e_latency_ms" in page and "device_latency_ms" in page
+    # Every query's latencies are recorded and plotted; the quick run is flagged above the summary table.
+    queries = lg["per_query"]
+    assert len(queries["device_ms"]) == len(queries["host_ms"]) == lg["device_latency_ms"]["samples"]
+    assert all(h > d for h, d in zip(queries["host_ms"], queries["device_ms"]))  # the host time includes the board's
+    assert 'alt="per-query latency"' in page and "class=quick" in page and page.index("class=quick") < page.index("<h2")
 
 
 def test_cli_reports_the_failed_query_of_a_stopped_board(start_board, tmp_path):

@@ -13,9 +13,13 @@ import numpy as np
 from bokeh.document import Document
 from bokeh.embed import components
 from bokeh.embed.bundle import bundle_for_objs_and_resources
-from bokeh.models import BoxAnnotation, ColumnDataSource, CustomJS, Span, Title
+from bokeh.models import ColumnDataSource, CustomJS
+from bokeh.models.annotations import BoxAnnotation, Span, Title
 from bokeh.plotting import figure
 from bokeh.resources import Resources
+
+#: One trace view: the plot, and the callback that fills in its marker readout.
+View = tuple[figure, CustomJS]
 
 #: The callback behind the markers: bokeh's own CustomJS hook, run on load and on every move.
 MARKERS_JS = """
@@ -40,7 +44,7 @@ def _column(trace: dict, key: str) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in trace[key]], dtype=np.float32)
 
 
-def energy_view(energy: dict, key: str) -> tuple[figure, CustomJS]:
+def energy_view(energy: dict, key: str) -> View:
     """One energy run's trace, with its envelope, its timestamp edges and the two markers."""
     trace = energy["trace"]
     mean = _column(trace, "samples")
@@ -75,7 +79,7 @@ def energy_view(energy: dict, key: str) -> tuple[figure, CustomJS]:
     return plot, callback
 
 
-def embed(views: list[tuple[figure, CustomJS]]) -> tuple[str, list[str], str]:
+def embed(views: list[View]) -> tuple[str, list[str], str]:
     """The bokeh script, one div per view, and the inline resources (only the bundles the views use).
 
     The views share one document, whose `document_ready` event runs each view's marker callback once.

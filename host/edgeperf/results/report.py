@@ -162,7 +162,8 @@ SECTIONS = {Mode.PERFORMANCE: _performance, Mode.ACCURACY: _accuracy, Mode.ENERG
 
 def render(document: dict, folder: Path | None = None) -> str:
     """The page; `folder` is where the per-window energy plots of the run lie, if at hand."""
-    sections, views = [], []
+    sections: list[str] = []
+    views: list[interactive.View] = []
     for key, run in enumerate(document["runs"]):
         board = run.get("board", {})
         title = f"{run['benchmark']} ({run['mode']}) on {board.get('description', board.get('url', '?'))}"
