@@ -46,7 +46,8 @@ sys.exit(edgeperf.cli.main())
 """
 
 
-def full_rules_run(monitor: str, io_manager: str, work: Path) -> None:
+def full_rules_run(monitor: str, io_manager: str, work: Path) -> float:
+    """One full-rules run; returns its RSS growth over the post-import baseline, in MiB."""
     model = bundled_model("kws01")
     results, note = work / f"results-{monitor}", work / f"baseline-{monitor}.json"
     with VirtualBenchProcess(model=model, profile="kws01", monitor=monitor, io_manager=io_manager) as bench:
@@ -72,6 +73,7 @@ def full_rules_run(monitor: str, io_manager: str, work: Path) -> None:
           f"keeping every armed sample (>= {armed_seconds:.1f} s) would need {all_samples / MIB:.1f} MiB: "
           f"growth / that = {(peak - baseline) * MIB / all_samples:.3f}; "
           f"trace kept: {len(trace['samples'])} buckets of {trace['samples_per_point']} samples")
+    return peak - baseline
 
 
 def synthetic_stream(seconds: float, rate: float = 100_000.0, chunk: int = 100_000) -> None:
@@ -114,8 +116,10 @@ def main() -> None:
     if not args.skip_runs:
         managers = {"ppk2": "interface-board", "lpm01a": "arduino"}
         with tempfile.TemporaryDirectory() as tmp:
-            for monitor in args.monitor or ["ppk2", "lpm01a"]:
-                full_rules_run(monitor, managers[monitor], Path(tmp))
+            growth = {m: full_rules_run(m, managers[m], Path(tmp)) for m in args.monitor or ["ppk2", "lpm01a"]}
+        if len(growth) > 1:
+            print("RSS growth per monitor (it should not follow the sample rate: plots and the interpreter, not "
+                  "samples): " + ", ".join(f"{m} {g:.1f} MiB" for m, g in growth.items()))
     synthetic_stream(args.seconds)
 
 
