@@ -30,7 +30,7 @@ def test_lpm01a_through_the_arduino_io_manager_matches_the_true_energy(bench, tm
 
     html = write_report(tmp_path / "res").read_text()
     assert "Median energy" in html and html.count("data:image/png;base64,") >= 1
-    exported = export(tmp_path / "res", tmp_path / "sub", "open", "org", "sys")[0]
+    exported = export(tmp_path / "res", tmp_path / "sub", "open", "org", "sys").written[0]
     assert (exported / "energy_inf_005.png").is_file() and (exported / "results.txt").is_file()
 
 

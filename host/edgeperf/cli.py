@@ -441,8 +441,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .results.export import export
 
     console = make_console()
-    for path in export(Path(args.results), Path(args.out), args.division, args.org, args.system):
+    exported = export(Path(args.results), Path(args.out), args.division, args.org, args.system)
+    for path in exported.written:
         console.print(f"wrote {path}")
+    for blocker in exported.closed_blockers:
+        console.print(f"would block the closed division: {blocker}", markup=False)
     return 0
 
 
