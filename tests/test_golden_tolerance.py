@@ -59,8 +59,6 @@ def _outside(name: str, model: Path) -> dict[str, int]:
 
 @pytest.mark.parametrize("name", list(BENCHMARKS))
 def test_a_tflm_board_is_within_tolerance_of_both_runtimes_on_the_bundled_model(name):
-    if name == "ic02" and not (REPO / "models" / "ic02.tflite").is_file():
-        pytest.skip("no bundled ic02 model yet: models/build_models.py trains it")
     assert _outside(name, model_path(name)) == {"tflite-micro": 0, "litert": 0}
 
 

@@ -72,8 +72,8 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("ic01", "Image classification (ResNet-8)", 3072, 3072, "uint8 RGB 32x32x3, HWC",
                   IC_CLASSES, "top1", 85.0, 115200, reference_md5="2d6dd48722471313e4c4528249205ae3",
                   litert_steps=30, reference_file="pretrainedResnet_quant.tflite", submission_name="ic"),
-        # v1.4: the larger ResNet on the ic01 dataset. litert_steps measured on the official model only (no
-        # bundled ic02 model yet): 38 steps, 25 of the 50 bundled ic01 samples differing.
+        # v1.4: the larger ResNet on the ic01 dataset. litert_steps: the official model, 38 steps (25 of the 50
+        # bundled ic01 samples differ); the bundled ic02 model, 6 steps (2 of 50).
         Benchmark("ic02", "Image classification 2 (larger ResNet)", 3072, 3072, "uint8 RGB 32x32x3, HWC",
                   IC_CLASSES, "top1", 91.0, 115200, reference_md5="a1557194b784a2a1842bf6896f30ce7e",
                   litert_steps=38, reference_file="pretrainedResnet_large_int8.tflite", dataset_of="ic01",
