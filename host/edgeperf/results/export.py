@@ -76,6 +76,9 @@ def export(folder: Path, out: Path, division: str, org: str, system: str) -> Exp
         raise ConfigError(f"closed division refused, {len(blockers)} rule(s) failed: {'; '.join(blockers)}; "
                           "export to --division open, or run again to the rules")
     for run in runs:
+        if not SUBMISSION_NAMES.get(run["benchmark"]):
+            raise ConfigError(f"{run['benchmark']} has no folder in the MLPerf Tiny submission tree: give its "
+                              "Benchmark a submission_name (benchmarks.py)")
         target = tree / SUBMISSION_NAMES[run["benchmark"]] / _run_folder(run)
         if target.exists():
             raise ConfigError(f"{target} already exists; export into an empty folder")
