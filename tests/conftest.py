@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from edgeperf.benchmarks import get_benchmark
 from edgeperf.bundled import bundled_samples
 from edgeperf.sim.launcher import VirtualBenchProcess, VirtualBoardProcess
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
+REFERENCE_MODELS = Path(os.environ.get("EDGEPERF_REFERENCE_MODELS", REPO.parent / "shared" / "reference-models"))
+
+
+def reference_model(name: str) -> Path:
+    """The official MLPerf Tiny model of benchmark `name`; the test skips on a machine without it."""
+    path = REFERENCE_MODELS / get_benchmark(name).reference_file
+    if not path.is_file():
+        pytest.skip(f"the official {name} model {path} is not here (set EDGEPERF_REFERENCE_MODELS)")
+    return path
 
 
 def model_path(name: str) -> Path:
@@ -25,13 +36,18 @@ def model_path(name: str) -> Path:
 def kws01_subset(root: Path, count: int) -> Path:
     """A dataset root holding the first `count` bundled kws01 files (symlinked): enough samples to meet
     faults, few enough to stay fast."""
-    source = bundled_samples() / "kws01"
-    (root / "kws01").mkdir(parents=True)
+    return samples_subset(root, "kws01", count)
+
+
+def samples_subset(root: Path, name: str, count: int) -> Path:
+    """A dataset root holding the first `count` bundled files of dataset `name` (symlinked)."""
+    source = bundled_samples() / name
+    (root / name).mkdir(parents=True)
     lines = (source / "y_labels.csv").read_text().splitlines()[:count]
-    (root / "kws01" / "y_labels.csv").write_text("\n".join(lines) + "\n")
+    (root / name / "y_labels.csv").write_text("\n".join(lines) + "\n")
     for line in lines:
-        name = line.split(",")[0]
-        (root / "kws01" / name).symlink_to(source / name)
+        file = line.split(",")[0]
+        (root / name / file).symlink_to(source / file)
     return root
 
 

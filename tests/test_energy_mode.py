@@ -34,7 +34,7 @@ def test_lpm01a_through_the_arduino_io_manager_matches_the_true_energy(bench, tm
     assert "Median energy" in html and html.count("<img alt=\"energy window ") == 5  # one plot per window
     assert "1000 S/s" in html and "class=quick" in html
     check_energy_report(tmp_path / "res", report)
-    exported = export(tmp_path / "res", tmp_path / "sub", "open", "org", "sys")[0]
+    exported = export(tmp_path / "res", tmp_path / "sub", "open", "org", "sys").written[0]
     assert (exported / "energy_inf_005.png").is_file() and (exported / "results.txt").is_file()
 
 

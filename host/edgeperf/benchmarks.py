@@ -27,6 +27,19 @@ class Benchmark:
     #: Largest |TFLite Micro - LiteRT| output, in output quantization steps, measured on the bundled and the official
     #: model with the bundled samples (benchmarks/golden_tolerance.py): the golden check's LiteRT allowance.
     litert_steps: int = 0
+    #: File name of the official model in mlcommons/tiny (for messages that say which model to give).
+    reference_file: str = ""
+    #: The benchmark whose dataset and bundled samples this one uses (ic02 is scored on ic01's); "" for its own.
+    dataset_of: str = ""
+    #: Its folder in the MLPerf Tiny submission tree (mlperf-tiny-protocol.md 6.1).
+    submission_name: str = ""
+    #: Benchmarks a submission must also hold to include this one ("progressively larger submissions").
+    submitted_with: tuple[str, ...] = ()
+
+    @property
+    def data_name(self) -> str:
+        """The `<root>/<name>/` folder of its dataset, and the name its manifest and accuracy set go by."""
+        return self.dataset_of or self.name
 
     @property
     def windows_per_file(self) -> int:
@@ -52,17 +65,23 @@ BENCHMARKS: dict[str, Benchmark] = {
     for b in (
         Benchmark("kws01", "Keyword spotting (DS-CNN)", 490, 490, "int8 MFCC 49x10, quantized with the model's input parameters",
                   KWS_CLASSES, "top1", 90.0, 115200, reference_md5="618aeb155673dae92fa6a7f26608add5",
-                  litert_steps=0),
+                  litert_steps=0, reference_file="kws_ref_model.tflite", submission_name="kws"),
         Benchmark("vww01", "Visual wake words (MobileNetV1 0.25)", 27648, 27648, "uint8 RGB 96x96x3, HWC",
                   ("notperson", "person"), "top1", 80.0, 115200, reference_md5="f0b011416abee0343a5d130cb1f4c18f",
-                  litert_steps=0),
+                  litert_steps=0, reference_file="vww_96_int8.tflite", submission_name="vww"),
         Benchmark("ic01", "Image classification (ResNet-8)", 3072, 3072, "uint8 RGB 32x32x3, HWC",
                   IC_CLASSES, "top1", 85.0, 115200, reference_md5="2d6dd48722471313e4c4528249205ae3",
-                  litert_steps=30),
+                  litert_steps=30, reference_file="pretrainedResnet_quant.tflite", submission_name="ic"),
+        # v1.4: the larger ResNet on the ic01 dataset. litert_steps: the official model, 38 steps (25 of the 50
+        # bundled ic01 samples differ); the bundled ic02 model, 6 steps (2 of 50).
+        Benchmark("ic02", "Image classification 2 (larger ResNet)", 3072, 3072, "uint8 RGB 32x32x3, HWC",
+                  IC_CLASSES, "top1", 91.0, 115200, reference_md5="a1557194b784a2a1842bf6896f30ce7e",
+                  litert_steps=38, reference_file="pretrainedResnet_large_int8.tflite", dataset_of="ic01",
+                  submission_name="ic2", submitted_with=("ic01",)),
         Benchmark("ad01", "Anomaly detection (FC autoencoder)", 102400, 2560,
                   "float32 log-mel 200x128, windows of 5 frames (2560 B) every 512 B",
                   (), "auc", 0.85, 921600, window_stride=512, reference_md5="361fa1b1b871e2068b2ab38d9805ef56",
-                  litert_steps=1),
+                  litert_steps=1, reference_file="ad01_int8.tflite", submission_name="ad"),
     )
 }
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ModelError
+from .benchmarks import get_benchmark
+from .errors import ConfigError, ModelError
 
 
 def models_dir() -> Path:
@@ -21,9 +22,14 @@ def models_dir() -> Path:
 
 
 def bundled_model(benchmark: str) -> Path:
-    path = models_dir() / f"{benchmark}.tflite"
+    """The bundled model of `benchmark`; when there is none, one line saying to pass --model (and which one)."""
+    bench = get_benchmark(benchmark)
+    path = models_dir() / f"{bench.name}.tflite"
     if not path.is_file():
-        raise ModelError(f"bundled model {path} is missing; rebuild with `python models/build_models.py`")
+        official = f" (the official one is {bench.reference_file})" if bench.reference_file else ""
+        raise ConfigError(f"no bundled {bench.name} model: {path} does not exist. Pass --model with the "
+                          f"{bench.name} .tflite the board runs{official}, or build the bundled models with "
+                          "`python models/build_models.py`")
     return path
 
 

@@ -384,7 +384,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     model = Path(args.model) if args.model else (bundled_model(args.benchmark) if args.benchmark == "kws01" else None)
     count = preprocess(args.benchmark, Path(args.raw), Path(args.out), model, args.limit)
     make_console().print(f"wrote {count} {args.benchmark} inputs, y_labels.csv and {MANIFEST} to "
-                         f"{Path(args.out) / args.benchmark}")
+                         f"{Path(args.out) / BENCHMARKS[args.benchmark].data_name}")
     return 0
 
 
@@ -441,8 +441,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .results.export import export
 
     console = make_console()
-    for path in export(Path(args.results), Path(args.out), args.division, args.org, args.system):
+    exported = export(Path(args.results), Path(args.out), args.division, args.org, args.system)
+    for path in exported.written:
         console.print(f"wrote {path}")
+    for blocker in exported.closed_blockers:
+        console.print(f"would block the closed division: {blocker}", markup=False)
     return 0
 
 
@@ -532,7 +535,7 @@ def make_parser() -> argparse.ArgumentParser:
     agent = sub.add_parser("agent", help="serve a model as a DUT from this machine (LiteRT), over TCP or a serial device",
                            epilog=AGENT_EPILOG)
     agent.add_argument("--model", required=True, type=_model_file, help=".tflite model to serve")
-    agent.add_argument("--profile", choices=["kws01", "vww01", "ic01", "ad01"], help="default: from the model's shapes")
+    agent.add_argument("--profile", choices=list(BENCHMARKS), help="default: from the model's shapes")
     agent.add_argument("--listen", default="tcp:127.0.0.1:7000",
                        help="tcp:HOST:PORT (default %(default)s; port 0 picks one; IPv6 as tcp:[::1]:7000) "
                             "or serial:/dev/ttyGS0")

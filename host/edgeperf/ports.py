@@ -16,7 +16,7 @@ from .modelinfo import ModelInfo
 from .runtimes import ModelRunner
 
 #: MAX_DB_INPUT_SIZE of the reference ports.
-MAX_INPUT = {"kws01": 490, "vww01": 27648, "ic01": 3072, "ad01": 5120}
+MAX_INPUT = {"kws01": 490, "vww01": 27648, "ic01": 3072, "ic02": 3072, "ad01": 5120}
 
 
 def infer_profile(info: ModelInfo) -> str:
@@ -28,11 +28,11 @@ def infer_profile(info: ModelInfo) -> str:
     if shape_in == (1, 96, 96, 3):
         return "vww01"
     if shape_in == (1, 32, 32, 3):
-        return "ic01"
+        return "ic01"  # ic02 has the same shapes: a board flashed with it is told so (--profile ic02)
     if shape_in == (1, 640) and shape_out == (1, 640):
         return "ad01"
     raise ModelError(f"cannot tell which benchmark a model with input {shape_in} and output {shape_out} is; "
-                     "pass --profile kws01|vww01|ic01|ad01")
+                     "pass --profile kws01|vww01|ic01|ic02|ad01")
 
 
 def c_round(values: np.ndarray) -> np.ndarray:
@@ -74,7 +74,7 @@ class ReferencePort:
         raw = np.frombuffer(buffer, np.uint8)
         if self.profile == "kws01":
             self._input = raw.view(np.int8).copy()
-        elif self.profile in ("vww01", "ic01"):
+        elif self.profile in ("vww01", "ic01", "ic02"):
             self._input = (raw.astype(np.int16) - 128).astype(np.int8)
         else:
             self._float_input = np.frombuffer(buffer, "<f4").astype(np.float32)

@@ -245,7 +245,7 @@ def measure_target(target: Target, mode: Mode | str, settings: PerformanceSettin
     try:
         check_model_fits(target)
         files = read_dataset(target.dataset, bench)
-        note = check_quantization(target.dataset / bench.name, bench.name, target.model)
+        note = check_quantization(target.dataset / bench.data_name, bench.data_name, target.model)
         record.dataset = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]],
                           "quantization_checked": note is None, **({"note": note} if note else {})}
         run = _Run(target, mode, files, settings, folder, progress, log, record, golden, scenario, profile)

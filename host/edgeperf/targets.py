@@ -282,6 +282,12 @@ class VirtualBoardLocation:
             yield board.event.get("stable_url") or board.url  # the path that survives a disconnect
 
 
+def _board_profile(bench: Benchmark, model: Path | str | None) -> str | None:
+    """What a virtual board reports in m-model-[...]: the benchmark's name for its bundled model; for a given
+    model, what its shapes say (as flashing it would), except where shapes cannot tell (ic02 looks like ic01)."""
+    return bench.name if model is None or bench.dataset_of else None
+
+
 def _timing_args(profile: str, overrides: tuple[str, ...]) -> list[str]:
     return ["--timing-profile", profile, *[arg for item in overrides for arg in ("--timing", item)]]
 
@@ -456,7 +462,7 @@ class Target:
         workload = Workload.of(benchmark, model, dataset)
         bench = workload.benchmark
         runs = workload.model or bundled_model(bench.name)
-        where = VirtualBoardLocation(runs, None if model is not None else bench.name, baud or bench.baud_performance,
+        where = VirtualBoardLocation(runs, _board_profile(bench, model), baud or bench.baud_performance,
                                      time_scale, clock_mhz, tuple(faults), fault_seed, timing_profile, tuple(timing),
                                      seed)
         return cls(where, Workload(bench, runs, workload.dataset))
@@ -509,6 +515,6 @@ class Target:
             raise ConfigError(f"the bench's IO manager is {io_manager!r}, but its wiring says "
                               f"io_manager={wiring.io_manager}: give both the same")
         runs = workload.model or bundled_model(bench.name)
-        where = VirtualBenchLocation(runs, None if model is not None else bench.name, monitor, io_manager, noise,
+        where = VirtualBenchLocation(runs, _board_profile(bench, model), monitor, io_manager, noise,
                                      baud or 9600, timing_profile, tuple(timing), seed)
         return cls(where, Workload(bench, runs, workload.dataset), wiring)

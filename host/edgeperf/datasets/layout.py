@@ -26,7 +26,7 @@ def read_dataset(root: Path, benchmark: Benchmark) -> list[DatasetFile]:
 
     The label file has no header: `file,classes,class` (+ `bytes_to_send,stride` for ad01).
     """
-    folder = Path(root) / benchmark.name
+    folder = Path(root) / benchmark.data_name
     labels = folder / "y_labels.csv"
     if not labels.is_file():
         raise DatasetError(f"{labels} not found: a dataset root must hold <model>/y_labels.csv (MLPerf Tiny layout)")
@@ -53,7 +53,7 @@ def read_dataset(root: Path, benchmark: Benchmark) -> list[DatasetFile]:
         if num_classes != expected_classes:
             raise DatasetError(
                 f"{labels}:{row_no}: {num_classes} classes, but {benchmark.name} has {expected_classes}; "
-                f"is this the label file of another benchmark? Give the dataset root that holds {benchmark.name}/"
+                f"is this the label file of another benchmark? Give the dataset root that holds {benchmark.data_name}/"
             )
         if not 0 <= label_no < num_classes:
             raise DatasetError(f"{labels}:{row_no}: class {label_no} is outside 0..{num_classes - 1}")

@@ -47,7 +47,7 @@ class Manifest:
 
 def manifest_for(benchmark: str, source: str, model: Path | None = None) -> Manifest:
     """The manifest of files of `benchmark` made from `source` (with `model`'s input quantization for kws01)."""
-    get_benchmark(benchmark)
+    benchmark = get_benchmark(benchmark).data_name  # ic02's files are ic01's
     if benchmark not in QUANTIZED_FOR_MODEL:
         return Manifest(benchmark, FILE_DTYPES[benchmark], None, None, None, source)
     if model is None:

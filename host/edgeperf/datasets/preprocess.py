@@ -131,6 +131,7 @@ def preprocess(name: str, raw: Path, out: Path, model: Path | None = None, limit
     """Convert `raw` into `<out>/<name>/` with its manifest; returns the number of files written."""
     if not raw.exists():
         raise DatasetError(f"{raw} does not exist")
+    name = get_benchmark(name).data_name  # ic02 is scored on ic01's files
     if name == "kws01" and model is None:
         raise ConfigError("kws01 inputs are quantized with the model's input parameters: pass --model")
     sources: dict[str, Callable[[], Iterator[Row]]] = {

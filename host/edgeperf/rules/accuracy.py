@@ -63,7 +63,7 @@ def _checks(benchmark: Benchmark, metrics: dict[str, float], files: int) -> list
     value = metrics[key]
     shown = f"AUC {value:.3f}" if key == "auc" else f"top-1 {value:.1f} %"
     target = f"AUC {benchmark.quality_target:.2f}" if key == "auc" else f"top-1 {benchmark.quality_target:g} %"
-    sizes = OFFICIAL_SET_SIZES[benchmark.name]
+    sizes = OFFICIAL_SET_SIZES[benchmark.data_name]
     return [
         RuleCheck("quality target", value >= benchmark.quality_target, f"{shown} against the target {target}"),
         RuleCheck("official accuracy set", files in sizes,
