@@ -140,6 +140,8 @@ class DutSession:
         #: Upload with the binary protocol when the board advertises it (`binary=False`: ASCII only).
         self.binary_allowed = binary
         self.binary_capable = False
+        #: The board advertises binary version 2 (next input streamed while it infers: dut_stream.py).
+        self.stream_capable = False
 
     @property
     def log(self) -> DeviceLog:
@@ -206,6 +208,7 @@ class DutSession:
             ) from exc
         profile, model = self._retried("profile", lambda: self.client.profile(self.command_timeout))
         self.binary_capable = self.binary_allowed and binary.CAPABILITY_LINE in self.client.profile_lines
+        self.stream_capable = self.binary_capable and binary.STREAM_CAPABILITY_LINE in self.client.profile_lines
         if mode is None:
             mode = self._retried("timestamp", lambda: self.client.timestamp_mode(self.command_timeout))
         self.identity = Identity(vendor=vendor, profile=profile, model=model, mode=mode)

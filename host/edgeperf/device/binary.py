@@ -24,11 +24,17 @@ class Board(Protocol):
     max_input: int
     energy_mode: bool
 
+    #: Bytes the board's UART receives while the core is busy inferring (its RX ring); 0: none (version 1 only).
+    rx_backlog: int
+
     def send(self, data: bytes) -> None: ...
     def event(self, name: str) -> None: ...
     def timed_loop(self, iterations: int, warmups: int, announce: bool = False) -> tuple[int, int]: ...
 
 VERSION = 1
+#: Version 2 (streamed): HELLO also names the RX backlog, INFER replies carry the CRC-32 of the input they ran on.
+STREAM_VERSION = 2
+VERSIONS = (VERSION, STREAM_VERSION)
 MAX_CHUNK = 4096
 HELLO, LOAD, DATA, INFER, BAUD, EXIT, ERROR = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0xFF
 E_CRC, E_LENGTH, E_TYPE, E_TOO_BIG, E_OFFSET, E_NOT_LOADED, E_ARG, E_BAUD, E_FRAMING = range(1, 10)
@@ -76,10 +82,11 @@ def frame(msg_type: int, seq: int, payload: bytes) -> bytes:
 
 
 class BinaryDut:
-    """Frames in, frames out, for one board that switched with `binary 1%`."""
+    """Frames in, frames out, for one board that switched with `binary 1%` (or `binary 2%`)."""
 
-    def __init__(self, dut: Board, set_baud: Callable[[int], None] | None = None) -> None:
+    def __init__(self, dut: Board, set_baud: Callable[[int], None] | None = None, version: int = VERSION) -> None:
         self.dut = dut
+        self.version = version
         self.set_baud = set_baud
         self._rx = bytearray()
         self._overflow = False
@@ -101,6 +108,12 @@ class BinaryDut:
         self._send(msg_type | 0x80, seq, struct.pack("<BI", status, value))
 
     # -- input
+    def extend(self, chunk: bytes) -> None:
+        """Frame bytes without a delimiter (what `feed` does byte by byte, for a whole run of them)."""
+        room = RX_CAP - len(self._rx)
+        self._rx += chunk[:room]
+        self._overflow = self._overflow or len(chunk) > room
+
     def feed(self, byte: int) -> bool:
         """One wire byte; True once an EXIT has been answered (back to ASCII)."""
         if byte:
@@ -146,13 +159,14 @@ class BinaryDut:
     def _hello(self, seq: int, p: bytes) -> None:
         if len(p) != 1:
             return self._error(seq, E_LENGTH, 1)
-        if p[0] != VERSION:
-            return self._error(seq, E_ARG, VERSION)
+        if p[0] != self.version:
+            return self._error(seq, E_ARG, self.version)
         model = self.dut.port.profile.encode()
         runner = b"virtual-board"
         flags = (2 if self.dut.energy_mode else 0) | (4 if self.set_baud else 0)
-        self._send(HELLO | 0x80, seq, struct.pack("<BHIB", VERSION, MAX_CHUNK, self.dut.max_input, flags)
-                   + bytes((len(model),)) + model + bytes((len(runner),)) + runner)
+        backlog = struct.pack("<I", self.dut.rx_backlog) if self.version >= STREAM_VERSION else b""
+        self._send(HELLO | 0x80, seq, struct.pack("<BHIB", self.version, MAX_CHUNK, self.dut.max_input, flags)
+                   + bytes((len(model),)) + model + bytes((len(runner),)) + runner + backlog)
 
     def _load(self, seq: int, p: bytes) -> None:
         if len(p) != 4:
@@ -193,7 +207,10 @@ class BinaryDut:
             return self._error(seq, E_NOT_LOADED, dut.buffer.pos)
         t0, t1 = dut.timed_loop(iterations, warmups)
         values = [float(v) for v in dut.port.scores()]
-        self._send(INFER | 0x80, seq, struct.pack(f"<IIB{len(values)}f", t0, t1, len(values), *values))
+        # Version 2: the CRC of the input this ran on, so a host that streamed the next input meanwhile can tell.
+        crc = struct.pack("<I", zlib.crc32(loaded)) if self.version >= STREAM_VERSION else b""
+        self._send(INFER | 0x80, seq, struct.pack("<II", t0, t1) + crc
+                   + struct.pack(f"<B{len(values)}f", len(values), *values))
 
     def _baud(self, seq: int, p: bytes) -> None:
         if len(p) != 4:

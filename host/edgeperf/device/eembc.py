@@ -58,7 +58,8 @@ class EembcDut:
                  on_timestamp: Callable[[str], None] | None = None,
                  binary: bool = False, set_baud: Callable[[int], None] | None = None,
                  on_event: Callable[[str], str | None] | None = None,
-                 disconnect: Callable[[], None] | None = None, max_iterations: int | None = None) -> None:
+                 disconnect: Callable[[], None] | None = None, max_iterations: int | None = None,
+                 rx_backlog: int = 0) -> None:
         self.port = port
         self.clock = clock
         self._write = write
@@ -77,6 +78,8 @@ class EembcDut:
         #: Speaks the edgeperf binary protocol after `binary 1%` (not part of the reference firmware).
         self.binary = binary
         self._set_baud = set_baud
+        #: Bytes the UART keeps receiving while an inference runs (binary version 2 needs it); 0: none.
+        self.rx_backlog = rx_backlog
         self._binary_dut: BinaryDut | None = None
         #: Fault injection: told of every command, upload and inference; may answer reset, hang or disconnect.
         self._on_event = on_event
@@ -139,11 +142,20 @@ class EembcDut:
 
     # -- byte intake (ee_serial_callback)
     def feed(self, data: bytes) -> None:
-        for byte in data:
+        i = 0
+        while i < len(data):
             if self.hung:
                 return
             try:
-                self._feed_byte(byte)
+                binary = self._binary_dut
+                end = data.find(0, i) if binary is not None else -1
+                if binary is not None and end != i:
+                    # Binary frame bytes up to the next delimiter, in one go (an input streamed in during an inference).
+                    binary.extend(data[i:end if end >= 0 else len(data)])
+                    i = end if end >= 0 else len(data)
+                    continue
+                i += 1
+                self._feed_byte(data[i - 1])
             except Interrupted as stop:
                 if stop.action == "reset":
                     self.reset()
@@ -186,6 +198,8 @@ class EembcDut:
             self._line(f"m-model-[{self.port.profile}]")
             if self.binary:
                 self._line("m-ext-[edgeperf-binary-1]")
+                if self.rx_backlog:
+                    self._line("m-ext-[edgeperf-binary-2]")
         elif head == "help":
             for line in HELP_LINES:
                 self._line(line)
@@ -271,11 +285,12 @@ class EembcDut:
         self._print(self.port.results_line())
 
     def _switch_binary(self, args: list[str]) -> None:
-        if args[:1] != ["1"]:
+        versions = ("1", "2") if self.rx_backlog else ("1",)
+        if len(args) < 1 or args[0] not in versions:
             self._line("e-[Unsupported binary protocol version]")
         else:
-            self._line("m-binary-[1]")
-            self._binary_dut = BinaryDut(self, self._set_baud)
+            self._line(f"m-binary-[{args[0]}]")
+            self._binary_dut = BinaryDut(self, self._set_baud, int(args[0]))
         self._line("m-ready")
 
     def timed_loop(self, iterations: int, warmups: int, announce: bool = False) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import select
 import selectors
 import shutil
 import socket
@@ -25,6 +26,7 @@ import tempfile
 import termios
 import time
 import tty
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +84,17 @@ class Pacer:
         self.byte_seconds = 10.0 / baud if baud > 0 else 0.0
         self.clock = clock
         self._free_at = 0.0
+        #: Until this (monotonic) time the board was busy inferring and its device clock already advanced:
+        #: bytes whose wire time ends by then were received alongside, and cost the clock nothing more.
+        self.overlap_until = 0.0
+
+    def due(self, count: int, sent_by: float) -> int:
+        """How many of `count` bytes waiting since `sent_by` have already crossed the wire by now."""
+        if not self.byte_seconds:
+            return count
+        now = time.monotonic()
+        start = max(min(now, sent_by), self._free_at)
+        return max(0, min(count, int((now - start) / self.byte_seconds)))
 
     def take(self, count: int, sent_by: float | None = None) -> None:
         """Account for `count` bytes on the wire; sleep so they cannot move faster than the line rate.
@@ -95,7 +108,7 @@ class Pacer:
         now = time.monotonic()
         start = max(now if sent_by is None else min(now, sent_by), self._free_at)
         self._free_at = start + duration
-        self.clock.advance_ns(duration * 1e9)
+        self.clock.advance_ns(min(duration, max(0.0, self._free_at - self.overlap_until)) * 1e9)
         # Every byte is charged its wire time, however short the message: no figure may beat the line.
         delay = self._free_at - now
         if delay > 0:
@@ -116,6 +129,11 @@ class SerialEndpoint:
         #: Called when a TCP client is accepted (the agent starts each one with a fresh command parser).
         self.on_connect: Callable[[], None] | None = None
         self._running: Callable[[], bool] = lambda: True
+        #: Host bytes the UART received while the board was busy (when they arrived, the bytes), not yet handled.
+        self._backlog: deque[tuple[float, bytes]] = deque()
+        #: Bytes the receive ring holds while the board is busy; what arrives beyond is lost (0: none is read).
+        self.rx_ring = 0
+        self.rx_overruns = 0
         self._answered_at = 0.0  # when the current TCP client last received output (or connected)
         self._selector = selectors.DefaultSelector()
         self._pending = bytearray()  # output produced before the first TCP client connects
@@ -245,10 +263,56 @@ class SerialEndpoint:
             self._client.close()
             self._client = None
 
+    def busy(self, seconds: float) -> None:
+        """The core is busy (inferring) for `seconds`: the UART's receive ring keeps taking host bytes meanwhile.
+
+        Real boards do this with DMA or an RX interrupt into a ring; the bytes are handled once the core is free,
+        at line rate from when they arrived, so the wire time of an upload overlaps the inference.
+        """
+        deadline = time.monotonic() + max(0.0, seconds)
+        held = sum(len(data) for _, data in self._backlog)
+        while (left := deadline - time.monotonic()) > 0:
+            source = self._master if self._master is not None else self._client
+            if source is None or self.rx_ring <= 0:
+                time.sleep(left)
+                break
+            if not select.select([source], [], [], left)[0]:
+                continue
+            try:
+                data = os.read(source, 4096) if isinstance(source, int) else source.recv(4096)
+            except (BlockingIOError, TimeoutError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                time.sleep(left)
+                break
+            arrived = time.monotonic()
+            if self.faults is not None:
+                data = self.faults.incoming(data)
+            kept = data[: max(0, self.rx_ring - held)]
+            self.rx_overruns += len(data) - len(kept)
+            held += len(kept)
+            if kept:
+                self._backlog.append((arrived, kept))
+        self.rx.overlap_until = time.monotonic()
+
+    def _deliver(self, data: bytes, arrived: float, feed: Callable[[bytes], None]) -> None:
+        """Bytes at line rate; those whose wire time is already over (received during an inference) in one go."""
+        i = 0
+        while i < len(data):
+            count = max(1, self.rx.due(len(data) - i, arrived))  # asked again: an inference may just have ended
+            self.rx.take(count, sent_by=arrived)
+            feed(data[i:i + count])
+            i += count
+
     def serve(self, feed: Callable[[bytes], None], running: Callable[[], bool]) -> None:
         """Deliver host bytes to `feed` one at a time at line rate until `running()` turns false."""
         self._running = running
         while running():
+            while self._backlog:
+                arrived, data = self._backlog.popleft()
+                self._deliver(data, arrived, feed)
             self._expire_idle()
             for key, _ in self._selector.select(timeout=0.2):
                 if key.data == "accept":
@@ -289,9 +353,7 @@ class SerialEndpoint:
                 arrived = time.monotonic()
                 if self.faults is not None:
                     data = self.faults.incoming(data)
-                for byte in data:
-                    self.rx.take(1, sent_by=arrived)
-                    feed(bytes((byte,)))
+                self._deliver(data, arrived, feed)
 
     def close(self) -> None:
         self._drop_client()

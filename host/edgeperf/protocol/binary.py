@@ -22,6 +22,9 @@ from .transcript import DeviceLog
 
 VERSION = 1
 CAPABILITY_LINE = "m-ext-[edgeperf-binary-1]"
+#: Version 2 streams the next input while the board infers: the board's UART keeps receiving into a ring.
+STREAM_VERSION = 2
+STREAM_CAPABILITY_LINE = "m-ext-[edgeperf-binary-2]"
 #: The largest DATA chunk this host sends; the board's HELLO may lower it.
 HOST_MAX_CHUNK = 4096
 #: The smallest DATA frame the host shrinks to on a noisy link (frame overhead is 10 bytes plus COBS).
@@ -73,6 +76,13 @@ REPLIES = {
     Msg.BAUD | REPLY: STATUS,
     Msg.EXIT | REPLY: STATUS,
     Msg.ERROR: Struct("code" / Int8ul, "value" / Int32ul),
+}
+#: What version 2 changes: HELLO ends with the RX backlog, INFER carries the CRC-32 of the input it ran on.
+REPLIES_V2 = {
+    **REPLIES,
+    Msg.HELLO | REPLY: Struct(*REPLIES[Msg.HELLO | REPLY].subcons, "rx_backlog" / Int32ul),
+    Msg.INFER | REPLY: Struct("t0" / Int32ul, "t1" / Int32ul, "input_crc" / Int32ul, "count" / Int8ul,
+                              "scores" / Array(this.count, Float32l)),
 }
 CRC = Struct("crc" / Int32ul)
 
@@ -142,9 +152,9 @@ def build_request(msg_type: Msg, **fields: object) -> bytes:
     return REQUESTS[msg_type].build(fields)
 
 
-def parse_reply(frame: Frame) -> Container:
+def parse_reply(frame: Frame, version: int = VERSION) -> Container:
     try:
-        return REPLIES[frame.type].parse(frame.payload)
+        return (REPLIES_V2 if version >= STREAM_VERSION else REPLIES)[frame.type].parse(frame.payload)
     except KeyError:
         raise ProtocolError(f"unknown reply type 0x{frame.type:02x}") from None
     except ConstructError as exc:
@@ -161,6 +171,8 @@ class Hello:
     baud_change: bool
     model: str
     runner: str
+    #: Bytes the board receives while it infers (version 2); 0: send nothing while it is busy.
+    rx_backlog: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,8 @@ class InferResult:
     t0_us: int
     t1_us: int
     values: list[float]
+    #: CRC-32 of the input the board ran on (version 2), to match a result with its own input.
+    input_crc: int | None = None
 
     @property
     def elapsed_us(self) -> int:
@@ -187,8 +201,10 @@ class BoardError(DeviceError):
 class BinaryClient:
     """Stop-and-wait requests over a link that already switched to binary mode."""
 
-    def __init__(self, link: Link, log: DeviceLog | None = None, *, timeout: float = 2.0, retries: int = 4) -> None:
+    def __init__(self, link: Link, log: DeviceLog | None = None, *, timeout: float = 2.0, retries: int = 4,
+                 version: int = VERSION) -> None:
         self.link = link
+        self.version = version
         self.log = log or DeviceLog()
         self.timeout = timeout
         self.retries = retries
@@ -240,15 +256,19 @@ class BinaryClient:
 
     def call(self, msg_type: Msg, timeout: float | None = None, **fields: object) -> Container:
         frame = self.request(msg_type, build_request(msg_type, **fields), timeout)
-        reply = parse_reply(frame)
+        reply = parse_reply(frame, self.version)
         if frame.type == Msg.ERROR:
             raise BoardError(reply.code, reply.value, f"{msg_type.name} {fields if msg_type != Msg.DATA else ''}")
         return reply
 
     def hello(self) -> Hello:
-        r = self.call(Msg.HELLO, version=VERSION)
+        return self._hello(self.call(Msg.HELLO, version=self.version))
+
+    @staticmethod
+    def _hello(r: Container) -> Hello:
         return Hello(r.version, r.max_chunk, r.buffer_size, bool(r.flags & FLAG_SELF_TEST),
-                     bool(r.flags & FLAG_ENERGY), bool(r.flags & FLAG_BAUD), r.model, r.runner)
+                     bool(r.flags & FLAG_ENERGY), bool(r.flags & FLAG_BAUD), r.model, r.runner,
+                     r.get("rx_backlog", 0))
 
     def upload(self, data: bytes, chunk: int = HOST_MAX_CHUNK,
                progress: Callable[[int, int], None] | None = None) -> None:
@@ -262,7 +282,12 @@ class BinaryClient:
         if not data:
             raise ValueError("refusing to upload an empty input")
         self.call(Msg.LOAD, size=len(data))
-        offset, size, misses = 0, chunk, 0
+        self.send_data(data, 0, chunk, progress)
+
+    def send_data(self, data: bytes, offset: int, chunk: int = HOST_MAX_CHUNK,
+                  progress: Callable[[int, int], None] | None = None) -> None:
+        """DATA frames from `offset` on, stop-and-wait, after a LOAD of `len(data)` bytes."""
+        size, misses = chunk, 0
         while offset < len(data):
             before = self.retransmissions
             try:
@@ -294,7 +319,7 @@ class BinaryClient:
 
     def infer(self, iterations: int, warmups: int, timeout: float) -> InferResult:
         r = self.call(Msg.INFER, timeout=timeout, iterations=iterations, warmups=warmups)
-        return InferResult(r.t0, r.t1, [float(v) for v in r.scores])
+        return InferResult(r.t0, r.t1, [float(v) for v in r.scores], r.get("input_crc"))
 
     def change_baud(self, baud: int, timeout: float = 1.0) -> Hello:
         """BAUD, switch the link, then HELLO at the new rate to confirm; returns that HELLO.
@@ -308,18 +333,17 @@ class BinaryClient:
         self.call(Msg.BAUD, baud=baud)
         set_rate(baud)
         try:
-            r = self.call(Msg.HELLO, timeout=timeout, version=VERSION)
+            r = self.call(Msg.HELLO, timeout=timeout, version=self.version)
         except LinkTimeout as exc:
             raise LinkError(f"the board switched to {baud} baud but does not answer there ({exc}); the "
                             "host's adapter may not support that rate. Reset the board and use a lower rate.") from exc
-        return Hello(r.version, r.max_chunk, r.buffer_size, bool(r.flags & FLAG_SELF_TEST),
-                     bool(r.flags & FLAG_ENERGY), bool(r.flags & FLAG_BAUD), r.model, r.runner)
+        return self._hello(r)
 
     def exit(self) -> None:
         """Back to the ASCII protocol."""
         self.call(Msg.EXIT)
 
 
-def switch_to_binary(command: Callable[[str, float], list[str]], timeout: float = 2.0) -> bool:
+def switch_to_binary(command: Callable[[str, float], list[str]], timeout: float = 2.0, version: int = VERSION) -> bool:
     """Ask an ASCII session (EembcClient.command) to switch; False means stay on ASCII (fallback)."""
-    return "m-binary-[1]" in command(f"binary {VERSION}", timeout)
+    return f"m-binary-[{version}]" in command(f"binary {version}", timeout)

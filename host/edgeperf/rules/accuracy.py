@@ -17,6 +17,7 @@ import numpy as np
 from ..benchmarks import Benchmark
 from ..datasets import DatasetFile
 from ..dut import DutSession
+from ..dut_stream import StreamSession
 from ..errors import ConfigError, ProtocolError
 from ..golden import GoldenCheck
 from ..metrics import binary_auc, one_vs_rest_auc, top1
@@ -83,18 +84,28 @@ class _Sampler:
         self.latency_us: float | None = None
         #: Every sample's latency so far: a garbled one lies outside their spread.
         self.plausible = Plausibility(LATENCY_TOLERANCE, early=True)
+        #: Binary version 2: the next input streams in while the board infers (None: upload, then infer).
+        self.stream = StreamSession(session) if session.stream_capable else None
+        self._sent = False
 
-    def sample(self, label: str, upload: bytes) -> tuple[InferReply, list[str]]:
+    def _infer(self, upload: bytes, following: bytes | None) -> InferReply:
+        """One inference of `upload`: streamed (results in CRC-checked frames), or ASCII read twice."""
+        session, timeout = self.session, DEADLINE.seconds(1, 0, self.latency_us)
+        if self.stream is not None:
+            return self.stream.sample(upload, following, timeout)
+        if not self._sent or not session.loaded:  # first try, or a recovery lost the board's buffer
+            session.upload(upload)
+            self._sent = True
+        reply = session.infer(1, 0, timeout)
+        session.confirm_results(reply)
+        return reply
+
+    def sample(self, label: str, upload: bytes, following: bytes | None = None) -> tuple[InferReply, list[str]]:
         session, plausible = self.session, self.plausible
-        sent = False
+        self._sent = False
 
         def body() -> InferReply:
-            nonlocal sent
-            if not sent or not session.loaded:  # first try, or a recovery lost the board's buffer
-                session.upload(upload)
-                sent = True
-            reply = session.infer(1, 0, DEADLINE.seconds(1, 0, self.latency_us))
-            session.confirm_results(reply)
+            reply = self._infer(upload, following)
             if reply.t0_us is not None and reply.t1_us is not None:
                 try:
                     plausible.check(reply.elapsed_us)
@@ -109,8 +120,11 @@ class _Sampler:
             plausible.accept(reply.elapsed_us)
         return reply, faults
 
-    def file(self, item: DatasetFile, golden: GoldenCheck | None) -> dict[str, object]:
-        """Every window of one file, as the journal record of its mean score (and its golden comparison)."""
+    def file(self, item: DatasetFile, golden: GoldenCheck | None, after: DatasetFile | None = None) -> dict[str, object]:
+        """Every window of one file, as the journal record of its mean score (and its golden comparison).
+
+        `after`: the file measured next, whose first window streams in during this file's last inference.
+        """
         bench, data = self.benchmark, item.read()
         scores: list[list[float]] = []
         times: list[int] = []
@@ -120,7 +134,9 @@ class _Sampler:
             label = item.path.name + (f" window {index + 1}/{bench.windows_per_file}" if bench.windows_per_file > 1 else "")
             self.progress.status(label)
             upload = bench.window(data, index)
-            reply, seen = self.sample(f"{item.path.name} window {index}", upload)
+            following = (bench.window(data, index + 1) if index + 1 < bench.windows_per_file
+                         else bench.window(after.read(), 0) if after is not None and self.stream else None)
+            reply, seen = self.sample(f"{item.path.name} window {index}", upload, following)
             faults += seen
             scores.append(reply.results)
             if reply.t0_us is not None and reply.t1_us is not None:
@@ -165,10 +181,12 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
     progress.advance(resumed * benchmark.windows_per_file)
     sampler = _Sampler(session, benchmark, progress)
     resume_check = _same_board(sampler, files, done) if resumed else None
-    for item in files:
-        if item.path.name not in done:
-            done[item.path.name] = record = sampler.file(item, golden)
-            journal.append(record)
+    todo = [item for item in files if item.path.name not in done]
+    for item, after in zip(todo, todo[1:] + [None]):
+        done[item.path.name] = record = sampler.file(item, golden, after)
+        journal.append(record)
+    if sampler.stream is not None:
+        sampler.stream.leave()
     ordered = [done[item.path.name] for item in files]
     scores = np.array([r["scores"] for r in ordered], dtype=np.float64)
     labels = np.array([r["label"] for r in ordered])

@@ -28,6 +28,9 @@ from .cost_model import CostModel
 from .faults import BoardFaultPlan, syntax
 from .timing import DEFAULT_PROFILE, PROFILES, TimingModel, TimingProfile, timing_profile
 
+#: The virtual board's UART receive ring (DMA into RAM), which lets it take the next input while it infers.
+RX_RING = 65536
+
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m edgeperf.sim.board", description=__doc__)
@@ -92,14 +95,14 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
             port.infer()
         clock.advance_ns(device_ns)
         remaining = device_ns * 1e-9 * args.time_scale - (time.monotonic() - started)
-        if remaining > 0:
-            time.sleep(remaining)
+        endpoint.busy(remaining)  # the UART keeps receiving meanwhile (into its ring, for binary version 2)
 
     dut = EembcDut(port, clock, endpoint.write, inference_ns=inference_ns,
                    max_input=args.max_input or MAX_INPUT[profile], vendor=args.vendor,
                    energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth),
                    binary=args.binary, set_baud=endpoint.set_baud, on_event=faults.event,
-                   disconnect=endpoint.disconnect)
+                   disconnect=endpoint.disconnect, rx_backlog=RX_RING if args.binary else 0)
+    endpoint.rx_ring = dut.rx_backlog
 
     def reset() -> None:
         timing.boot()

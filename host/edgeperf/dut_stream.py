@@ -1,0 +1,95 @@
+"""Accuracy samples over binary version 2: the board stays in binary mode and the next input streams in while
+it infers (protocol/stream.py), so a run takes N inferences, not N uploads plus N inferences.
+
+Used only when the board advertises `m-ext-[edgeperf-binary-2]`; an older board keeps the ASCII/version 1 flow.
+It sits on a `DutSession` and leaves recovery to it: any fault first takes the board back to ASCII (EXIT), so
+`DutSession.recover` can identify it, and forgets what the board's buffer held, so the sample is uploaded again.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from .dut import FAULTS, DutSession
+from .errors import ProtocolError
+from .protocol import binary
+from .protocol.eembc import InferReply
+from .protocol.stream import infer_streaming
+
+
+@dataclass
+class StreamStats:
+    """What streaming saved and cost: inputs that landed while the board inferred, and those sent again."""
+
+    streamed: int = 0
+    restreamed: int = 0
+
+
+class StreamSession:
+    """One board kept in binary version 2 between samples; `sample` infers one input and streams the next."""
+
+    def __init__(self, session: DutSession) -> None:
+        self.session = session
+        self.client: binary.BinaryClient | None = None
+        self.hello: binary.Hello | None = None
+        #: CRC-32 of the complete input the board's buffer holds, as far as the host knows.
+        self.holds: int | None = None
+        self.stats = StreamStats()
+
+    def enter(self) -> None:
+        session = self.session
+        if not binary.switch_to_binary(session.client.command, session.command_timeout, binary.STREAM_VERSION):
+            session.stream_capable = False
+            raise ProtocolError("the board advertised binary version 2 but refused 'binary 2'")
+        self.client = binary.BinaryClient(session.link, session.log, timeout=max(session.command_timeout, 10.0),
+                                          version=binary.STREAM_VERSION)
+        self.hello = self.client.hello()
+
+    def leave(self) -> None:
+        """Back to ASCII (best effort after a fault: the final `%` ends whatever ASCII the board then sees)."""
+        client, self.client = self.client, None
+        if client is None:
+            return
+        session = self.session
+        session.stats.binary_retransmissions += client.retransmissions
+        session.link.write(b"\x00" + binary.encode_frame(binary.Msg.EXIT, (client.seq + 1) & 0xFF) + b"%")
+        session.reader.drain(quiet=0.2)
+
+    def sample(self, upload: bytes, following: bytes | None, timeout: float) -> InferReply:
+        """Infer `upload` once (uploading it unless the board holds it) and stream `following` meanwhile."""
+        try:
+            return self._sample(upload, following, timeout)
+        except FAULTS:
+            self.holds = None
+            self.session.loaded = False
+            self.leave()
+            raise
+
+    def _sample(self, upload: bytes, following: bytes | None, timeout: float) -> InferReply:
+        session, crc = self.session, zlib.crc32(upload)
+        if self.client is None:
+            self.enter()
+        client, hello = self.client, self.hello
+        assert client is not None and hello is not None
+        chunk = min(hello.max_chunk, binary.HOST_MAX_CHUNK)
+        if not (session.loaded and self.holds == crc):
+            session.loaded, self.holds = False, None
+            client.upload(upload, chunk=chunk)
+            session.stats.binary_uploads += 1
+        session.loaded, self.holds = True, crc
+        if following is None:
+            result = client.infer(1, 0, timeout)
+            if result.input_crc != crc:
+                raise ProtocolError(f"the board inferred on an input with CRC {result.input_crc}, not {crc}")
+        else:
+            streamed = infer_streaming(client, 1, 0, timeout, crc, following, chunk, hello.rx_backlog)
+            result = streamed.result
+            done = streamed.landed == len(following)
+            self.holds, session.loaded = (zlib.crc32(following), True) if done else (None, False)
+            self.stats.streamed += done
+            if streamed.problem:
+                self.stats.restreamed += 1
+                session.note_fault(f"streamed upload of the next input incomplete ({streamed.problem}); "
+                                   "it is uploaded again before its inference")
+        return InferReply(1, 0, result.t0_us, result.t1_us, result.values, [])
