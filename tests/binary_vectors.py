@@ -15,7 +15,9 @@ VECTORS = Path(__file__).resolve().parents[1] / "protocols" / "binary" / "vector
 @dataclass
 class Step:
     send: bytes
-    expect_frame: str | None = None          # "TT SS payload-pattern" (hex, .. wildcards, * rest)
+    #: "TT SS payload-pattern" (hex, .. wildcards, * rest): the replies expected once this step is sent, in order
+    #: (several when requests were sent back to back without waiting, as binary version 2 streams them).
+    expect_frames: list[str] = field(default_factory=list)
     expect_ascii: list[Expect] = field(default_factory=list)
 
 
@@ -52,10 +54,16 @@ def load(path: Path) -> Exchange:
         elif raw.startswith("<a "):
             steps[-1].expect_ascii.append(Expect(raw[3:]))
         elif raw.startswith("< "):
-            steps[-1].expect_frame = raw[2:]
+            steps[-1].expect_frames.append(raw[2:])
         else:
             raise ValueError(f"{path}: unrecognised line {raw!r}")
     return Exchange(path.stem, settings, steps)
+
+
+def switch_command(exchange: Exchange) -> tuple[bytes, bytes]:
+    """The ASCII command that opens the exchange's binary session, and the board's answer."""
+    version = exchange.settings.get("version", "1")
+    return f"binary {version}%".encode(), f"m-binary-[{version}]\r\nm-ready\r\n".encode()
 
 
 def load_all() -> list[Exchange]:
@@ -93,13 +101,15 @@ def replay(exchange: Exchange, write: Callable[[bytes], None], read_until: Reade
     """Send each step; check the one reply frame (or ASCII lines) it must produce."""
     for index, step in enumerate(exchange.steps, start=1):
         write(step.send)
-        if step.expect_frame is not None:
-            data = read_until(lambda buf: b"\x00" in buf, 20.0)
-            assert data.endswith(b"\x00") and data.count(b"\x00") == 1, f"step {index}: not one frame: {data.hex()}"
-            received = decode_frame(data[:-1])
-            body = bytes((received.type, received.seq)) + received.payload
-            problem = body_matches(step.expect_frame, body)
-            assert problem is None, f"{exchange.name} step {index}: {problem}"
+        if step.expect_frames:
+            count = len(step.expect_frames)
+            data = read_until(lambda buf: buf.count(b"\x00") >= count, 20.0)
+            assert data.endswith(b"\x00") and data.count(b"\x00") == count, \
+                f"step {index}: not {count} frame(s): {data.hex()}"
+            for pattern, wire in zip(step.expect_frames, data[:-1].split(b"\x00")):
+                received = decode_frame(wire)
+                problem = body_matches(pattern, bytes((received.type, received.seq)) + received.payload)
+                assert problem is None, f"{exchange.name} step {index}: {problem}"
         if step.expect_ascii:
             data = read_until(lambda buf: match_all(step.expect_ascii, buf) is None, 20.0)
             problem = match_all(step.expect_ascii, data)

@@ -23,7 +23,7 @@ from edgeperf.device import binary as binary_dut
 from edgeperf.device.clock import DeviceClock
 from edgeperf.device.eembc import EembcDut
 
-from binary_vectors import Exchange, frame_vectors, load_all, replay
+from binary_vectors import Exchange, Step, frame_vectors, load_all, replay, switch_command
 from conftest import model_path
 from firmware_support import NativeDevice, cmake_build
 from system_tools import require_tools
@@ -34,7 +34,7 @@ SWITCHED = b"m-binary-[1]\r\nm-ready\r\n"
 
 
 def test_vectors_cover_the_protocol():
-    assert {e.name for e in EXCHANGES} >= {"hello", "upload", "infer", "errors", "exit"}
+    assert {e.name for e in EXCHANGES} >= {"hello", "upload", "infer", "errors", "exit", "stream"}
     assert len(frame_vectors()) >= 10
 
 
@@ -52,7 +52,8 @@ def test_frame_vector_host_and_virtual_board(vector):
 def _in_process_dut(profile: str) -> tuple[EembcDut, bytearray]:
     out = bytearray()
     dut = EembcDut(ReferencePort(profile, TflmRunner(model_path(profile))), DeviceClock(0), out.extend,
-                   inference_ns=1_000_000, max_input=MAX_INPUT[profile], binary=True, set_baud=lambda rate: None)
+                   inference_ns=1_000_000, max_input=MAX_INPUT[profile], binary=True, set_baud=lambda rate: None,
+                   rx_backlog=65536)
     dut.boot()
     return dut, out
 
@@ -61,8 +62,9 @@ def _in_process_dut(profile: str) -> tuple[EembcDut, bytearray]:
 def test_virtual_board_state_machine_follows_vector(vector: Exchange):
     dut, out = _in_process_dut(vector.settings["profile"])
     out.clear()
-    dut.feed(SWITCH)
-    assert bytes(out) == SWITCHED
+    switch, switched = switch_command(vector)
+    dut.feed(switch)
+    assert bytes(out) == switched
     out.clear()
 
     def read_until(done: Callable[[bytes], bool], timeout: float) -> bytes:
@@ -84,7 +86,8 @@ def test_native_firmware_follows_vector(vector: Exchange, native_exe: Path):
     device = NativeDevice(native_exe, "--model", vector.settings["profile"])
     try:
         device.stream.read_until(lambda buf: buf.endswith(b"m-ready\r\n"), 10)
-        assert device.stream.command(SWITCH) == SWITCHED
+        switch, switched = switch_command(vector)
+        assert device.stream.command(switch) == switched
         replay(vector, device.stream.write, device.stream.read_until)
     finally:
         device.close()
@@ -115,8 +118,9 @@ def test_virtual_board_process_follows_vector_over_pty(vector: Exchange, start_b
     stream = PtyStream(board.url)
     try:
         stream.read_until(lambda buf: buf.endswith(b"m-ready\r\n"), 20)
-        stream.write(SWITCH)
-        assert stream.read_until(lambda buf: buf.endswith(b"m-ready\r\n"), 20) == SWITCHED
+        switch, switched = switch_command(vector)
+        stream.write(switch)
+        assert stream.read_until(lambda buf: buf.endswith(b"m-ready\r\n"), 20) == switched
         replay(vector, stream.write, stream.read_until)
     finally:
         os.close(stream.fd)
@@ -287,8 +291,9 @@ def test_parsers_reject_malformed_input():
 def test_native_unit_binary_replay_is_not_vacuous(native_exe: Path):
     """A changed expectation must fail: replay hello with a wrong model string."""
     vector = next(e for e in EXCHANGES if e.name == "hello")
-    wrong = Exchange("hello-wrong", vector.settings, [vector.steps[0]])
-    wrong.steps[0].expect_frame = vector.steps[0].expect_frame.replace("6b77733031", "6b77733032")
+    first = vector.steps[0]
+    wrong = Exchange("hello-wrong", vector.settings,
+                     [Step(first.send, [first.expect_frames[0].replace("6b77733031", "6b77733032")])])
     device = NativeDevice(native_exe, "--model", "kws01")
     try:
         device.stream.read_until(lambda buf: buf.endswith(b"m-ready\r\n"), 10)

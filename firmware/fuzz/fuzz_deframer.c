@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t body[EE_BIN_MAX_BODY + 16];
     size_t i;
     fuzz_init();
-    ee_binary_enter(&g_ctx);
+    ee_binary_enter(&g_ctx, EE_BIN_VERSION);
     g_ctx.binary_mode = 1;
     if (size == 0) {
         return 0;

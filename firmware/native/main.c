@@ -113,6 +113,8 @@ int main(int argc, char **argv)
     }
     cfg.energy_mode = energy;
     cfg.binary = binary;
+    /* The pipe keeps what the host sends while an inference runs, as a UART RX ring would. */
+    cfg.rx_backlog = 65536u;
     ee_init(&g_ctx, &cfg);
     for (;;) {
         ssize_t n = read(0, chunk, sizeof chunk), k;

@@ -309,6 +309,97 @@ static void test_binary_switch(void)
     CHECK(!strcmp(out, "m-name-dut-[unspecified]\r\nm-ready\r\n"), "back in ASCII after EXIT: %s", out);
 }
 
+/* Feed one request frame; the replies it produced are left in g_out. */
+static void feed_frame(uint8_t type, uint8_t seq, const uint8_t *payload, size_t len)
+{
+    static uint8_t wire[EE_BIN_RX_CAP];
+    size_t n = ee_frame_build(type, seq, payload, len, wire, sizeof wire), i;
+    for (i = 0; i < n; i++) {
+        ee_feed(&g_ctx, wire[i]);
+    }
+}
+
+/* The k-th reply frame in g_out, decoded into body; its length, or 0. */
+static size_t reply_frame(int k, uint8_t *body, size_t cap)
+{
+    size_t start = 0, i, n;
+    for (i = 0; i < g_out_len; i++) {
+        if (g_out[i] == 0) {
+            if (k-- == 0) {
+                n = i - start;
+                if (n > cap) {
+                    return 0;
+                }
+                memcpy(body, g_out + start, n);
+                n = ee_cobs_decode(body, n);
+                return n == (size_t)-1 ? 0 : n;
+            }
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
+static uint32_t u32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Version 2: HELLO ends with the RX backlog; INFER names the CRC of the input it ran on, so an input
+ * queued behind INFER (while the board infers) cannot be mistaken for the one that was inferred. */
+static void test_binary_stream(void)
+{
+    static uint8_t a[490], b[490], req[4 + 490], body[600];
+    uint8_t infer_req[8] = {1, 0, 0, 0, 0, 0, 0, 0}, load_req[4] = {0xea, 0x01, 0, 0}, v2 = 2;
+    const char *out;
+    size_t i, n;
+    g_out_len = 0;
+    setup(&g_ctx, &hal, &runner, &g_syn, &cfg, g_buf, "kws01", 490);
+    out = send(&g_ctx, "binary 2%");
+    CHECK(!strcmp(out, "e-[Unsupported binary protocol version]\r\nm-ready\r\n"), "v2 without backlog: %s", out);
+    cfg.rx_backlog = 8192;
+    ee_init(&g_ctx, &cfg);
+    out = send(&g_ctx, "profile%");
+    CHECK(strstr(out, "m-ext-[edgeperf-binary-1]\r\nm-ext-[edgeperf-binary-2]\r\n") != NULL, "profile: %s", out);
+    out = send(&g_ctx, "binary 2%");
+    CHECK(!strcmp(out, "m-binary-[2]\r\nm-ready\r\n"), "v2 switch: %s", out);
+    g_out_len = 0;
+    feed_frame(EE_MSG_HELLO, 1, &v2, 1);
+    n = reply_frame(0, body, sizeof body);
+    CHECK(n > 14 && body[0] == 0x81 && body[2] == 2 && u32_at(body + n - 8) == 8192, "v2 hello ends with the backlog");
+    for (i = 0; i < sizeof a; i++) {
+        a[i] = (uint8_t)(i * 7u);
+        b[i] = (uint8_t)(i * 11u + 5u);
+    }
+    g_out_len = 0;
+    feed_frame(EE_MSG_LOAD, 2, load_req, 4);
+    memset(req, 0, 4);
+    memcpy(req + 4, a, sizeof a);
+    feed_frame(EE_MSG_DATA, 3, req, sizeof req);
+    /* INFER, LOAD and DATA of the next input back to back, as a host streams them. */
+    g_out_len = 0;
+    feed_frame(EE_MSG_INFER, 4, infer_req, 8);
+    feed_frame(EE_MSG_LOAD, 5, load_req, 4);
+    memcpy(req + 4, b, sizeof b);
+    feed_frame(EE_MSG_DATA, 6, req, sizeof req);
+    n = reply_frame(0, body, sizeof body);
+    CHECK(n == 2 + 13 + 4 * 12 + 4 && body[0] == 0x84 && body[1] == 4 && u32_at(body + 10) == ee_crc32(0, a, sizeof a)
+          && body[14] == 12, "v2 infer reply carries the inferred input's crc (n=%zu)", n);
+    n = reply_frame(1, body, sizeof body);
+    CHECK(n == 11 && body[0] == 0x82 && body[1] == 5, "queued LOAD acknowledged after INFER");
+    n = reply_frame(2, body, sizeof body);
+    CHECK(n == 11 && body[0] == 0x83 && body[1] == 6 && body[2] == EE_BIN_DONE, "queued DATA completes the next input");
+    g_out_len = 0;
+    feed_frame(EE_MSG_INFER, 7, infer_req, 8);
+    n = reply_frame(0, body, sizeof body);
+    CHECK(n > 14 && body[0] == 0x84 && u32_at(body + 10) == ee_crc32(0, b, sizeof b), "next infer runs on the streamed input");
+    g_out_len = 0;
+    feed_frame(EE_MSG_HELLO, 8, infer_req, 1);
+    n = reply_frame(0, body, sizeof body);
+    CHECK(n == 11 && body[0] == 0xff && body[2] == EE_ERR_ARG && u32_at(body + 3) == 2, "v1 hello refused in a v2 session");
+    cfg.rx_backlog = 0;
+}
+
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {
     size_t n = 0;
@@ -362,6 +453,7 @@ int main(int argc, char **argv)
     test_crc_cobs();
     test_ascii();
     test_binary_switch();
+    test_binary_stream();
     if (argc > 1) {
         test_frame_vectors(argv[1]);
     }

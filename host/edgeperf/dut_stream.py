@@ -15,7 +15,7 @@ from .dut import FAULTS, DutSession
 from .errors import ProtocolError
 from .protocol import binary
 from .protocol.eembc import InferReply
-from .protocol.stream import infer_streaming
+from .protocol.stream import Pending, collect_pending, stream
 
 
 @dataclass
@@ -35,6 +35,8 @@ class StreamSession:
         self.hello: binary.Hello | None = None
         #: CRC-32 of the complete input the board's buffer holds, as far as the host knows.
         self.holds: int | None = None
+        #: The INFER queued on the board behind the last streamed input (it runs as soon as the board is free).
+        self.pending: Pending | None = None
         self.stats = StreamStats()
 
     def enter(self) -> None:
@@ -46,13 +48,23 @@ class StreamSession:
                                           version=binary.STREAM_VERSION)
         self.hello = self.client.hello()
 
-    def leave(self) -> None:
-        """Back to ASCII (best effort after a fault: the final `%` ends whatever ASCII the board then sees)."""
+    def leave(self, clean: bool = True) -> None:
+        """Back to ASCII: an acknowledged EXIT, or after a fault a best-effort one whose final `%` ends whatever
+        ASCII the board then sees (its `e-` line and `m-ready` are drained)."""
         client, self.client = self.client, None
         if client is None:
             return
+        pending, self.pending = self.pending, None
         session = self.session
         session.stats.binary_retransmissions += client.retransmissions
+        if clean:
+            try:
+                if pending is not None:  # an INFER still queued: let it finish before EXIT
+                    collect_pending(client, pending, 60.0)
+                client.exit()
+                return
+            except FAULTS as exc:
+                session.log.note(f"EXIT after streamed samples failed ({exc}); sending it once more")
         session.link.write(b"\x00" + binary.encode_frame(binary.Msg.EXIT, (client.seq + 1) & 0xFF) + b"%")
         session.reader.drain(quiet=0.2)
 
@@ -61,9 +73,9 @@ class StreamSession:
         try:
             return self._sample(upload, following, timeout)
         except FAULTS:
-            self.holds = None
+            self.holds, self.pending = None, None
             self.session.loaded = False
-            self.leave()
+            self.leave(clean=False)
             raise
 
     def _sample(self, upload: bytes, following: bytes | None, timeout: float) -> InferReply:
@@ -73,18 +85,21 @@ class StreamSession:
         client, hello = self.client, self.hello
         assert client is not None and hello is not None
         chunk = min(hello.max_chunk, binary.HOST_MAX_CHUNK)
-        if not (session.loaded and self.holds == crc):
+        pending, self.pending = self.pending, None
+        if pending is not None and pending.crc != crc:  # queued for another input than this one: discard it
+            collect_pending(client, pending, timeout)
+            pending = None
+        if pending is None and not (session.loaded and self.holds == crc):
             session.loaded, self.holds = False, None
             client.upload(upload, chunk=chunk)
             session.stats.binary_uploads += 1
         session.loaded, self.holds = True, crc
+        this = Pending(-1, crc, 1, 0)
         if following is None:
-            result = client.infer(1, 0, timeout)
-            if result.input_crc != crc:
-                raise ProtocolError(f"the board inferred on an input with CRC {result.input_crc}, not {crc}")
+            result = collect_pending(client, pending, timeout) if pending else _checked(client.infer(1, 0, timeout), crc)
         else:
-            streamed = infer_streaming(client, 1, 0, timeout, crc, following, chunk, hello.rx_backlog)
-            result = streamed.result
+            streamed = stream(client, pending, this, following, chunk, hello.rx_backlog, timeout)
+            result, self.pending = streamed.result, streamed.pending
             done = streamed.landed == len(following)
             self.holds, session.loaded = (zlib.crc32(following), True) if done else (None, False)
             self.stats.streamed += done
@@ -93,3 +108,9 @@ class StreamSession:
                 session.note_fault(f"streamed upload of the next input incomplete ({streamed.problem}); "
                                    "it is uploaded again before its inference")
         return InferReply(1, 0, result.t0_us, result.t1_us, result.values, [])
+
+
+def _checked(result: binary.InferResult, crc: int) -> binary.InferResult:
+    if result.input_crc != crc:
+        raise ProtocolError(f"the board inferred on an input with CRC {result.input_crc}, not {crc}")
+    return result

@@ -3,7 +3,7 @@
 
 #include "cortex_m.h"
 
-#define RING_SIZE 8192u /* power of two; holds a whole binary DATA frame */
+#define RING_SIZE CMSDK_UART_RX_RING
 
 static volatile uint8_t g_ring[RING_SIZE];
 static volatile uint32_t g_head, g_tail;

@@ -14,6 +14,9 @@ typedef struct {
     volatile uint32_t bauddiv;
 } cmsdk_uart;
 
+/* Bytes the RX ring holds while the core is busy (power of two; a whole binary DATA frame fits). */
+#define CMSDK_UART_RX_RING 8192u
+
 void cmsdk_uart_init(cmsdk_uart *uart, uint32_t pclk_hz, uint32_t baud, unsigned rx_irq);
 void cmsdk_uart_write(cmsdk_uart *uart, const uint8_t *data, uint32_t len);
 int cmsdk_uart_set_baud(cmsdk_uart *uart, uint32_t pclk_hz, uint32_t baud, int apply);

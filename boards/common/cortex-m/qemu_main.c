@@ -129,6 +129,8 @@ int main(void)
     cfg.buffer_size = g_runner.input_bytes;
     cfg.energy_mode = 0;
     cfg.binary = 1;
+    /* The RX interrupt keeps filling the ring during an inference: binary version 2 may stream into it. */
+    cfg.rx_backlog = CMSDK_UART_RX_RING;
     ee_init(&g_ctx, &cfg);
     for (;;) {
         ee_feed(&g_ctx, cmsdk_uart_getc());

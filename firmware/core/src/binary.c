@@ -50,8 +50,9 @@ static void send_status(ee_ctx *ctx, uint8_t type, uint8_t seq, uint8_t status, 
     send(ctx, (uint8_t)(type | EE_MSG_REPLY), seq, p, sizeof p, 1);
 }
 
-void ee_binary_enter(ee_ctx *ctx)
+void ee_binary_enter(ee_ctx *ctx, uint8_t version)
 {
+    ctx->bin.version = version;
     ctx->bin.rx_len = 0;
     ctx->bin.rx_overflow = 0;
     ctx->bin.have_last = 0;
@@ -79,11 +80,11 @@ static void hello(ee_ctx *ctx, uint8_t seq, const uint8_t *p, size_t len)
         send_error(ctx, seq, EE_ERR_LENGTH, 1);
         return;
     }
-    if (p[0] != EE_BIN_VERSION) {
-        send_error(ctx, seq, EE_ERR_ARG, EE_BIN_VERSION);
+    if (p[0] != ctx->bin.version) {
+        send_error(ctx, seq, EE_ERR_ARG, ctx->bin.version);
         return;
     }
-    out[n++] = EE_BIN_VERSION;
+    out[n++] = ctx->bin.version;
     out[n++] = (uint8_t)(EE_BIN_MAX_CHUNK & 0xFFu);
     out[n++] = (uint8_t)(EE_BIN_MAX_CHUNK >> 8);
     put_u32(out + n, (uint32_t)ctx->cfg.buffer_size);
@@ -92,6 +93,10 @@ static void hello(ee_ctx *ctx, uint8_t seq, const uint8_t *p, size_t len)
                          (hal->set_baud ? 4u : 0u));
     n += put_string(out + n, ctx->cfg.model, 24);
     n += put_string(out + n, ctx->cfg.runner->name, 40);
+    if (ctx->bin.version >= EE_BIN_STREAM_VERSION) {
+        put_u32(out + n, (uint32_t)ctx->cfg.rx_backlog);
+        n += 4;
+    }
     send(ctx, EE_MSG_HELLO | EE_MSG_REPLY, seq, out, n, 1);
 }
 
@@ -142,9 +147,9 @@ static void data(ee_ctx *ctx, uint8_t seq, const uint8_t *p, size_t len)
 
 static void infer(ee_ctx *ctx, uint8_t seq, const uint8_t *p, size_t len)
 {
-    uint8_t out[9 + 4 * EE_MAX_RESULTS];
-    uint32_t iterations, warmups, t0, t1;
-    size_t i, n;
+    uint8_t out[13 + 4 * EE_MAX_RESULTS];
+    uint32_t iterations, warmups, t0, t1, input_crc = 0;
+    size_t i, n, count_at;
     int status;
     if (len != 8) {
         send_error(ctx, seq, EE_ERR_LENGTH, 8);
@@ -160,12 +165,21 @@ static void infer(ee_ctx *ctx, uint8_t seq, const uint8_t *p, size_t len)
         send_error(ctx, seq, EE_ERR_NOT_LOADED, (uint32_t)ctx->buff_pos);
         return;
     }
+    if (ctx->bin.version >= EE_BIN_STREAM_VERSION) {
+        /* Before the timed loop: the input buffer may take the next upload while the model runs. */
+        input_crc = ee_crc32(0, ctx->cfg.buffer, ctx->buff_pos);
+    }
     status = ee_run_timed(ctx, iterations, warmups, &t0, &t1);
     put_u32(out, t0);
     put_u32(out + 4, t1);
-    out[8] = (uint8_t)(status ? 0 : ctx->result_count);
-    n = 9;
-    for (i = 0; i < out[8]; i++) {
+    count_at = 8;
+    if (ctx->bin.version >= EE_BIN_STREAM_VERSION) {
+        put_u32(out + 8, input_crc);
+        count_at = 12;
+    }
+    out[count_at] = (uint8_t)(status ? 0 : ctx->result_count);
+    n = count_at + 1;
+    for (i = 0; i < out[count_at]; i++) {
         union { float f; uint32_t u; } v;
         v.f = ctx->results[i];
         put_u32(out + n, v.u);

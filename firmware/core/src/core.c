@@ -396,19 +396,24 @@ static void profile(ee_ctx *ctx)
     error_with(ctx, "m-runner-[", ctx->cfg.runner->name, ctx->cfg.runner->self_test ? ",self-test]" : "]");
     if (ctx->cfg.binary) {
         line(ctx, "m-ext-[edgeperf-binary-1]");
+        if (ctx->cfg.rx_backlog) {
+            line(ctx, "m-ext-[edgeperf-binary-2]");
+        }
     }
 }
 
 static void binary(ee_ctx *ctx, char **args, size_t nargs)
 {
+    long version = nargs < 1 ? 0 : ee_atol(args[0]);
     if (!ctx->cfg.binary) {
         error_with(ctx, "e-[Unknown command: ", "binary", "]");
-    } else if (nargs < 1 || ee_atol(args[0]) != (long)EE_BIN_VERSION) {
+    } else if (version != (long)EE_BIN_VERSION &&
+               !(version == (long)EE_BIN_STREAM_VERSION && ctx->cfg.rx_backlog)) {
         line(ctx, "e-[Unsupported binary protocol version]");
     } else {
-        line(ctx, "m-binary-[1]");
+        line(ctx, version == (long)EE_BIN_VERSION ? "m-binary-[1]" : "m-binary-[2]");
         line(ctx, "m-ready");
-        ee_binary_enter(ctx);
+        ee_binary_enter(ctx, (uint8_t)version);
         ctx->binary_mode = 1;
         return;
     }

@@ -1,19 +1,22 @@
-"""Version 2 of the binary protocol: INFER with the next input streamed right behind it (double buffering).
+"""Version 2 of the binary protocol: the next input and its INFER queued while the board infers (double buffering).
 
 The board copies its input buffer into the model's input tensor before it infers, so the buffer is free
-while it runs; its UART keeps receiving into an RX ring meanwhile. The host therefore sends INFER, LOAD and
-the next input's DATA frames in one go, without waiting: the board answers INFER once it has inferred, then
-works through the queued frames and acknowledges each. The upload's wire time hides behind the inference.
+while it runs, and its UART keeps receiving into an RX ring meanwhile. So while the board infers input k the
+host sends LOAD, DATA and INFER for input k+1 in one go, without waiting: once the board has answered INFER k
+it works through the queue, acknowledging each frame, and starts INFER k+1 at once. The board never waits for
+the host; the upload's wire time and the host's own work hide behind the inference.
 
-Every reply is still matched to its own request by sequence number, and the INFER reply carries the CRC-32
-of the input it ran on. Anything missing or refused in the stream only means the next input did not land:
-the caller uploads it again the ordinary way. A lost or damaged INFER is a fault: which input the board ran
-on is unknown, so `ProtocolError` goes to the caller's recovery.
+Every reply is matched to its request by sequence number, and an INFER reply carries the CRC-32 of the input
+it ran on: a result is only taken for the input it was computed from. A streamed frame that was damaged or
+lost only means the next input did not land (its queued INFER then fails or runs on another input, and is
+discarded): the caller uploads it again. A lost or damaged INFER k, or a result for another input, is a
+fault (`ProtocolError`, `BoardError`) for the caller's recovery.
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass
 
 from ..errors import ProtocolError
@@ -35,19 +38,31 @@ FRAME_OVERHEAD = 2 + 4 + 4 + 2 + 1
 
 
 @dataclass(frozen=True)
+class Pending:
+    """An INFER already queued on the board: its seq and the CRC of the input it must run on."""
+
+    seq: int
+    crc: int
+    iterations: int
+    warmups: int
+
+
+@dataclass(frozen=True)
 class Streamed:
-    """One INFER with the next input behind it: the result, and how far the next input got."""
+    """One result, and what was queued behind it."""
 
     result: InferResult
-    #: Bytes of the next input the board acknowledged in order (all of them: it is loaded).
+    #: The next input's INFER, queued on the board behind its upload (None: the next input is not loaded).
+    pending: Pending | None
+    #: Bytes of the next input the board holds complete (0 or its size).
     landed: int
     #: What went wrong with the streamed frames, if anything (for the log).
     problem: str = ""
 
 
 def _plan(data: bytes, chunk: int, backlog: int) -> list[tuple[int, bytes]]:
-    """(offset, chunk) DATA frames of `data` that fit the board's RX backlog together with the LOAD."""
-    frames, used = [], 2 * FRAME_OVERHEAD + 4
+    """(offset, chunk) DATA frames of `data` that fit the board's RX backlog with the LOAD and two INFERs."""
+    frames, used = [], 2 * (FRAME_OVERHEAD + 8) + FRAME_OVERHEAD + 4
     for offset in range(0, len(data), chunk):
         piece = data[offset:offset + chunk]
         cost = len(piece) + len(piece) // 254 + FRAME_OVERHEAD
@@ -58,72 +73,104 @@ def _plan(data: bytes, chunk: int, backlog: int) -> list[tuple[int, bytes]]:
     return frames
 
 
-def infer_streaming(client: BinaryClient, iterations: int, warmups: int, timeout: float, expect_crc: int,
-                    following: bytes, chunk: int, backlog: int) -> Streamed:
-    """INFER on the loaded input (its CRC is `expect_crc`) while `following` streams in; the rest stop-and-wait."""
+def stream(client: BinaryClient, pending: Pending | None, this: Pending, following: bytes, chunk: int,
+           backlog: int, timeout: float) -> Streamed:
+    """The result of `this` input's INFER (already queued on the board when `pending` is given; `this.seq` is
+    then unused), while `following` and its own INFER are queued behind it."""
+    requests: list[tuple[Msg, bytes]] = []
+    if pending is None:
+        requests.append((Msg.INFER, build_request(Msg.INFER, iterations=this.iterations, warmups=this.warmups)))
     frames = _plan(following, chunk, backlog)
-    first = client.seq = (client.seq + 1) & 0xFF
-    wires = [encode_frame(Msg.INFER, first, build_request(Msg.INFER, iterations=iterations, warmups=warmups)),
-             encode_frame(Msg.LOAD, first + 1, build_request(Msg.LOAD, size=len(following)))]
-    wires += [encode_frame(Msg.DATA, first + 2 + i, build_request(Msg.DATA, offset=offset, data=piece))
-              for i, (offset, piece) in enumerate(frames)]
-    expected = {(first + i) & 0xFF: msg for i, msg in enumerate([Msg.INFER, Msg.LOAD] + [Msg.DATA] * len(frames))}
-    client.seq = (first + len(wires) - 1) & 0xFF
-    client.link.write(b"".join(wires))
-    replies, problem = _collect(client, expected, first, timeout)
-    result = _result(client, replies.get(first), iterations, expect_crc)
-    landed, reply = 0, None
-    for i, (offset, piece) in enumerate([(0, b"")] + frames):
-        frame = replies.get((first + 1 + i) & 0xFF)
-        reply = parse_reply(frame, client.version) if frame is not None else None
-        if reply is None or frame is None or frame.type == Msg.ERROR or reply.value != (
-                len(following) if i == 0 else offset + len(piece)):
-            problem = problem or f"no good acknowledgement of streamed frame {i} (seq {(first + 1 + i) & 0xFF})"
-            return Streamed(result, landed, problem)
-        landed = offset + len(piece)
-    if landed < len(following):
-        client.send_data(following, landed, chunk)  # what did not fit the RX backlog goes stop-and-wait
-        landed = len(following)
-    elif reply is None or reply.status != STATUS_DONE:
-        raise ProtocolError(f"the board did not report the streamed input of {len(following)} bytes as complete")
-    return Streamed(result, landed, problem)
+    requests.append((Msg.LOAD, build_request(Msg.LOAD, size=len(following))))
+    requests += [(Msg.DATA, build_request(Msg.DATA, offset=o, data=p)) for o, p in frames]
+    whole = sum(len(p) for _, p in frames) == len(following)
+    if whole:
+        requests.append((Msg.INFER, build_request(Msg.INFER, iterations=this.iterations, warmups=this.warmups)))
+    first = (client.seq + 1) & 0xFF
+    seqs = [(first + i) & 0xFF for i in range(len(requests))]
+    client.seq = seqs[-1]
+    client.link.write(b"".join(encode_frame(m, s, p) for (m, p), s in zip(requests, seqs)))
+    infer_seq = pending.seq if pending is not None else seqs[0]
+    acks = seqs[1:] if pending is None else seqs
+    queued = acks.pop() if whole else None
+    expected = {infer_seq: Msg.INFER, **{s: m for s, (m, _) in zip(seqs, requests) if s in acks}}
+    replies, problem = _collect(client, expected, infer_seq, queued, timeout)
+    result = _result(client, replies.get(infer_seq), this)
+    if not _landed(client, replies, acks, [(0, b"")] + frames, len(following), whole):
+        if queued is not None and queued not in replies:
+            _drain(client, queued, timeout)  # the queued INFER may still run: wait it out before anything else
+        return Streamed(result, None, 0, problem or "an acknowledgement was missing or wrong")
+    if not whole:
+        client.send_data(following, sum(len(p) for _, p in frames), chunk)  # beyond the RX backlog: stop-and-wait
+    nxt = Pending(queued, zlib.crc32(following), this.iterations, this.warmups) if queued is not None else None
+    return Streamed(result, nxt, len(following), problem)
 
 
-def _collect(client: BinaryClient, expected: dict[int, Msg], first: int,
+def _landed(client: BinaryClient, replies: dict[int, Frame], acks: list[int], frames: list[tuple[int, bytes]],
+            size: int, whole: bool) -> bool:
+    """Did the board acknowledge LOAD and every DATA frame in order (the last as `done` when all were sent)?"""
+    reply = None
+    for seq, (offset, piece) in zip(acks, frames):
+        frame = replies.get(seq)
+        if frame is None or frame.type == Msg.ERROR:
+            return False
+        reply = parse_reply(frame, client.version)
+        if reply.value != (offset + len(piece) if piece else size):
+            return False
+    return reply is not None and (reply.status == STATUS_DONE) == (whole and len(frames) > 1)
+
+
+def _collect(client: BinaryClient, expected: dict[int, Msg], infer_seq: int, queued: int | None,
              timeout: float) -> tuple[dict[int, Frame], str]:
     """Replies by seq until all came, an error shows the stream broke, or the deadline passes."""
     replies: dict[int, Frame] = {}
     deadline = time.monotonic() + timeout
-    while len(replies) < len(expected):
+    while any(seq not in replies for seq in expected):
         frame = client._read_frame(deadline)
         if frame is None:
-            return replies, f"{len(expected) - len(replies)} replies missing after {timeout:g} s"
-        if frame.seq in expected and frame.seq not in replies and frame.type in (expected[frame.seq] | REPLY,
-                                                                                 Msg.ERROR):
-            replies[frame.seq] = frame
-            if frame.type == Msg.ERROR and frame.seq != first:
-                return replies, f"the board refused streamed frame seq {frame.seq}: {parse_reply(frame).code}"
+            return replies, f"{sum(seq not in replies for seq in expected)} replies missing after {timeout:g} s"
+        known = frame.seq in expected and frame.type in (expected[frame.seq] | REPLY, Msg.ERROR)
+        if known or frame.seq == queued:
+            replies.setdefault(frame.seq, frame)
+            if frame.type == Msg.ERROR and frame.seq != infer_seq:
+                return replies, f"the board refused streamed frame seq {frame.seq} (error {parse_reply(frame).code})"
         elif frame.type == Msg.ERROR:
-            if first not in replies:
-                replies.setdefault(first, frame)  # a damaged frame before the INFER reply: the INFER may be it
+            if infer_seq not in replies:
+                replies[infer_seq] = frame  # the board answers in order: a damaged frame before INFER's reply is it
             return replies, "the board reported a damaged frame in the stream"
         else:
             client.log.note(f"ignored stale frame type 0x{frame.type:02x} seq {frame.seq}")
-        if first in replies and frame.seq == first:
+        if frame.seq == infer_seq:
             deadline = time.monotonic() + client.timeout  # the rest follows at line rate once it has inferred
     return replies, ""
 
 
-def _result(client: BinaryClient, frame: Frame | None, iterations: int, expect_crc: int) -> InferResult:
+def _drain(client: BinaryClient, seq: int, timeout: float) -> None:
+    """Read until the reply to `seq` (an INFER queued behind a broken upload) has come, or the deadline."""
+    deadline = time.monotonic() + timeout
+    while (frame := client._read_frame(deadline)) is not None and frame.seq != seq:
+        client.log.note(f"skipped frame type 0x{frame.type:02x} seq {frame.seq} after a broken stream")
+
+
+def _result(client: BinaryClient, frame: Frame | None, this: Pending) -> InferResult:
     if frame is None:
-        raise ProtocolError(f"no reply to the streamed INFER {iterations} on {client.link.url}")
+        raise ProtocolError(f"no reply to the streamed INFER {this.iterations} on {client.link.url}")
     reply = parse_reply(frame, client.version)
     if frame.type == Msg.ERROR:
-        raise BoardError(reply.code, reply.value, f"INFER {iterations}")
-    if frame.type != Msg.INFER | REPLY:
-        raise ProtocolError(f"the board answered the streamed INFER with a damaged-frame error (type 0x{frame.type:02x})")
-    if reply.input_crc != expect_crc:
+        raise BoardError(reply.code, reply.value, f"INFER {this.iterations}")
+    if reply.input_crc != this.crc:
         raise ProtocolError(f"the board inferred on an input with CRC {reply.input_crc:08x}, not the sample's "
-                            f"{expect_crc:08x}: it ran on another input than the one this result is for")
+                            f"{this.crc:08x}: it ran on another input than the one this result is for")
     return InferResult(reply.t0, reply.t1, [float(v) for v in reply.scores], reply.input_crc)
 
+
+def collect_pending(client: BinaryClient, pending: Pending, timeout: float) -> InferResult:
+    """The result of an INFER queued earlier, with nothing more sent (the last input of a run)."""
+    deadline = time.monotonic() + timeout
+    while (frame := client._read_frame(deadline)) is not None:
+        if frame.seq == pending.seq and frame.type in (Msg.INFER | REPLY, Msg.ERROR):
+            return _result(client, frame, pending)
+        if frame.type == Msg.ERROR:
+            return _result(client, frame, pending)  # damaged on the way in: which input ran is unknown
+        client.log.note(f"ignored stale frame type 0x{frame.type:02x} seq {frame.seq}")
+    return _result(client, None, pending)

@@ -55,6 +55,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--energy-mode", action="store_true", help="behave like an EE_CFG_ENERGY_MODE=1 build")
     p.add_argument("--binary", action="store_true",
                    help="also speak the edgeperf binary protocol (protocols/binary), advertised in `profile`")
+    p.add_argument("--rx-ring", type=int, default=RX_RING,
+                   help=f"bytes its UART receives while it infers (default {RX_RING}); 0: none, so binary version 1 only")
     p.add_argument("--truth", type=Path, help="append the ground truth of every timed loop here (JSON lines)")
     p.add_argument("--fault", action="append", default=[], metavar="KIND:ARG",
                    help="inject a fault (repeatable; N counts events from start; the spec language is described in "
@@ -101,7 +103,7 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
                    max_input=args.max_input or MAX_INPUT[profile], vendor=args.vendor,
                    energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth),
                    binary=args.binary, set_baud=endpoint.set_baud, on_event=faults.event,
-                   disconnect=endpoint.disconnect, rx_backlog=RX_RING if args.binary else 0)
+                   disconnect=endpoint.disconnect, rx_backlog=max(0, args.rx_ring) if args.binary else 0)
     endpoint.rx_ring = dut.rx_backlog
 
     def reset() -> None:

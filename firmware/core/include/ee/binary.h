@@ -8,6 +8,10 @@
 #include "ee/frame.h"
 
 #define EE_BIN_VERSION 1u
+/* Version 2 (streamed): HELLO names the RX backlog, INFER replies carry the CRC-32 of their input, so a
+ * host may send the next input while the board infers. Offered when the board's UART keeps receiving
+ * during an inference (ee_config.rx_backlog > 0). */
+#define EE_BIN_STREAM_VERSION 2u
 /* Largest DATA chunk a host may send (advertised in HELLO). */
 #define EE_BIN_MAX_CHUNK 4096u
 /* Largest decoded body: type, seq, DATA offset, chunk, crc. */
@@ -38,10 +42,11 @@ typedef struct ee_binary {
     uint8_t reply[EE_BIN_REPLY_CAP];   /* last reply frame, resent on a retransmitted request */
     size_t reply_len;
     int leave;
+    uint8_t version;                   /* the version this session was opened with (binary N%) */
 } ee_binary;
 
 struct ee_ctx;
-void ee_binary_enter(struct ee_ctx *ctx);
+void ee_binary_enter(struct ee_ctx *ctx, uint8_t version);
 /* Feed one wire byte; returns 1 when the protocol asked to go back to ASCII. */
 int ee_binary_feed(struct ee_ctx *ctx, uint8_t byte);
 /* Handle one decoded body (type, seq, payload, crc checked inside); used by the fuzzer too. */

@@ -28,6 +28,8 @@ typedef struct ee_config {
     size_t buffer_size;     /* MAX_DB_INPUT_SIZE */
     int energy_mode;        /* 1: timestamps are pin edges, no m-lap-us lines */
     int binary;             /* 1: advertise and accept the edgeperf binary protocol */
+    size_t rx_backlog;      /* bytes the UART keeps receiving while the core infers (DMA or IRQ ring);
+                               > 0 offers binary version 2 (the next input streams in meanwhile) */
 } ee_config;
 
 typedef struct ee_ctx {
