@@ -142,6 +142,8 @@ class DutSession:
         self.binary_capable = False
         #: The board advertises binary version 2 (next input streamed while it infers: dut_stream.py).
         self.stream_capable = False
+        #: Called first on any fault in a measurement (a binary session takes the board back to ASCII).
+        self.on_fault: Callable[[], None] | None = None
 
     @property
     def log(self) -> DeviceLog:
@@ -231,6 +233,8 @@ class DutSession:
                     raise
                 if isinstance(exc, DeviceError):  # e.g. the board ran on a buffer it lost unseen
                     self.loaded = False
+                if self.on_fault is not None:
+                    self.on_fault()
                 self.stats.repeated_measurements += 1
                 self.note_fault(f"{what} discarded after {type(exc).__name__}: {exc}",
                                 link=not isinstance(exc, (BoardReset, MonitorError)))

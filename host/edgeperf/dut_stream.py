@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .dut import FAULTS, DutSession
 from .errors import ProtocolError
 from .protocol import binary
-from .protocol.eembc import InferReply
+from .protocol.eembc import InferReply, format_results, parse_results
 from .protocol.stream import Pending, collect_pending, stream
 
 
@@ -37,6 +37,9 @@ class StreamSession:
         self.holds: int | None = None
         #: The INFER queued on the board behind the last streamed input (it runs as soon as the board is free).
         self.pending: Pending | None = None
+        #: The last INFER deadline (a queued INFER is waited out this long).
+        self.timeout = 60.0
+        session.on_fault = self.abandon
         self.stats = StreamStats()
 
     def enter(self) -> None:
@@ -50,17 +53,20 @@ class StreamSession:
 
     def leave(self, clean: bool = True) -> None:
         """Back to ASCII: an acknowledged EXIT, or after a fault a best-effort one whose final `%` ends whatever
-        ASCII the board then sees (its `e-` line and `m-ready` are drained)."""
+        ASCII the board then sees (its `e-` line and `m-ready` are drained). A queued INFER is waited out first."""
         client, self.client = self.client, None
+        pending, self.pending = self.pending, None
         if client is None:
             return
-        pending, self.pending = self.pending, None
         session = self.session
         session.stats.binary_retransmissions += client.retransmissions
+        if pending is not None:
+            try:
+                collect_pending(client, pending, self.timeout)
+            except FAULTS as exc:
+                session.log.note(f"the INFER queued before leaving binary mode ended with: {exc}")
         if clean:
             try:
-                if pending is not None:  # an INFER still queued: let it finish before EXIT
-                    collect_pending(client, pending, 60.0)
                 client.exit()
                 return
             except FAULTS as exc:
@@ -68,15 +74,22 @@ class StreamSession:
         session.link.write(b"\x00" + binary.encode_frame(binary.Msg.EXIT, (client.seq + 1) & 0xFF) + b"%")
         session.reader.drain(quiet=0.2)
 
+    def close(self) -> None:
+        """The run is over: back to ASCII, and the session's faults are no longer this stream's."""
+        self.leave()
+        if self.session.on_fault == self.abandon:
+            self.session.on_fault = None
+
+    def abandon(self) -> None:
+        """A fault anywhere in a measurement: forget the board's buffer and get it back to ASCII for recovery."""
+        self.holds = None
+        self.session.loaded = False
+        self.leave(clean=False)
+
     def sample(self, upload: bytes, following: bytes | None, timeout: float) -> InferReply:
         """Infer `upload` once (uploading it unless the board holds it) and stream `following` meanwhile."""
-        try:
-            return self._sample(upload, following, timeout)
-        except FAULTS:
-            self.holds, self.pending = None, None
-            self.session.loaded = False
-            self.leave(clean=False)
-            raise
+        self.timeout = timeout
+        return self._sample(upload, following, timeout)
 
     def _sample(self, upload: bytes, following: bytes | None, timeout: float) -> InferReply:
         session, crc = self.session, zlib.crc32(upload)
@@ -107,10 +120,14 @@ class StreamSession:
                 self.stats.restreamed += 1
                 session.note_fault(f"streamed upload of the next input incomplete ({streamed.problem}); "
                                    "it is uploaded again before its inference")
-        return InferReply(1, 0, result.t0_us, result.t1_us, result.values, [])
+        # The values as the board's ASCII `results` prints them, so a run's scores do not depend on the protocol.
+        assert session.identity is not None
+        printed = parse_results(format_results(session.identity.profile, result.values).strip())
+        return InferReply(1, 0, result.t0_us, result.t1_us, printed, [])
 
 
 def _checked(result: binary.InferResult, crc: int) -> binary.InferResult:
     if result.input_crc != crc:
-        raise ProtocolError(f"the board inferred on an input with CRC {result.input_crc}, not {crc}")
+        raise ProtocolError(f"the board inferred on an input with CRC {result.input_crc or 0:08x}, not the sample's "
+                            f"{crc:08x}: it ran on another input than the one this result is for")
     return result

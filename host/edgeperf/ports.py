@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import ModelError
 from .modelinfo import ModelInfo
+from .protocol.eembc import format_results
 from .runtimes import ModelRunner
 
 #: MAX_DB_INPUT_SIZE of the reference ports.
@@ -106,13 +107,5 @@ class ReferencePort:
 
     def results_line(self) -> str:
         """th_results: the m-results line exactly as the reference port formats it."""
-        values = self.scores()
-        if self.profile == "kws01":
-            # The reference prints 0.%d%d%d digit by digit: truncated, never rounded.
-            body = ",".join(f"0.{int(v * 1000) % 1000:03d}" for v in values)
-        elif self.profile == "vww01":
-            # nresults is 3 in the reference loop, so a comma trails the two values.
-            body = "".join(f"{v:0.3f}," for v in values)
-        else:
-            body = ",".join(f"{v:0.3f}" for v in values)
-        return f"m-results-[{body}]\r\n"
+        return format_results(self.profile, self.scores())
+

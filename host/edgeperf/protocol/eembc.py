@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..errors import BoardReset, ConfigError, DeviceError, EnergyWindowError, LinkTimeout, ProtocolError
@@ -107,6 +107,19 @@ def parse_lap(lines: list[str]) -> int:
     if len(values) != 1:
         raise ProtocolError(f"expected one m-lap-us line in the 'timestamp' reply, got {lines!r}")
     return values[0]
+
+
+def format_results(profile: str, values: Iterable[float]) -> str:
+    """The m-results line the reference port prints for `values` (binary INFER replies carry them unrounded)."""
+    if profile == "kws01":
+        # The reference prints 0.%d%d%d digit by digit: truncated, never rounded.
+        body = ",".join(f"0.{int(v * 1000) % 1000:03d}" for v in values)
+    elif profile == "vww01":
+        # nresults is 3 in the reference loop, so a comma trails the two values.
+        body = "".join(f"{v:0.3f}," for v in values)
+    else:
+        body = ",".join(f"{v:0.3f}" for v in values)
+    return f"m-results-[{body}]\r\n"
 
 
 def parse_results(line: str) -> list[float]:

@@ -186,7 +186,7 @@ def run_accuracy(session: DutSession, benchmark: Benchmark, files: list[DatasetF
         done[item.path.name] = record = sampler.file(item, golden, after)
         journal.append(record)
     if sampler.stream is not None:
-        sampler.stream.leave()
+        sampler.stream.close()
     ordered = [done[item.path.name] for item in files]
     scores = np.array([r["scores"] for r in ordered], dtype=np.float64)
     labels = np.array([r["label"] for r in ordered])
