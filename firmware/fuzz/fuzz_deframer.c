@@ -1,6 +1,8 @@
 /* libFuzzer target: the binary deframer and message handlers. Byte 0 selects the path:
  * even = raw wire bytes through COBS and CRC checks; odd = the rest is a frame body that gets
- * a correct CRC appended, so the fuzzer reaches every message handler past the CRC check. */
+ * a correct CRC appended, so the fuzzer reaches every message handler past the CRC check.
+ * Its other bits choose the build as in fuzz_common.h (bits 1-2 profile, bit 3 energy mode,
+ * bit 4 a version 2 session). */
 #include "ee/frame.h"
 #include "fuzz_common.h"
 
@@ -10,12 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t body[EE_BIN_MAX_BODY + 16];
     size_t i;
-    fuzz_init();
-    ee_binary_enter(&g_ctx, EE_BIN_VERSION);
-    g_ctx.binary_mode = 1;
     if (size == 0) {
         return 0;
     }
+    /* Profile and energy bits as fuzz_mode's; a session of version 1 or 2 (with its RX ring). */
+    fuzz_init((uint8_t)(((data[0] >> 1) & 7u) | (((data[0] >> 4) & 1u) ? 0x50u : 0x20u)));
     if (data[0] % 2u == 0) {
         for (i = 1; i < size; i++) {
             ee_feed(&g_ctx, data[i]);
@@ -33,5 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The same frame again: the retransmission path. */
         ee_binary_frame(&g_ctx, body, n + 4);
     }
+    fuzz_report();
     return 0;
 }
