@@ -63,6 +63,8 @@ class SessionStats:
     #: Uploads sent with the edgeperf binary protocol, and frames it had to send again.
     binary_uploads: int = 0
     binary_retransmissions: int = 0
+    #: Of the binary uploads, those streamed in while the board inferred (binary version 2).
+    streamed_uploads: int = 0
     #: Idempotent commands sent again after a garbled or missing reply.
     command_retries: int = 0
     #: Boot banners seen in the middle of a reply (the board rebooted).

@@ -9,21 +9,12 @@ It sits on a `DutSession` and leaves recovery to it: any fault first takes the b
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 
 from .dut import FAULTS, DutSession
 from .errors import ProtocolError
 from .protocol import binary
 from .protocol.eembc import InferReply, format_results, parse_results
 from .protocol.stream import Pending, collect_pending, stream
-
-
-@dataclass
-class StreamStats:
-    """What streaming saved and cost: inputs that landed while the board inferred, and those sent again."""
-
-    streamed: int = 0
-    restreamed: int = 0
 
 
 class StreamSession:
@@ -40,7 +31,6 @@ class StreamSession:
         #: The last INFER deadline (a queued INFER is waited out this long).
         self.timeout = 60.0
         session.on_fault = self.abandon
-        self.stats = StreamStats()
 
     def enter(self) -> None:
         session = self.session
@@ -106,6 +96,7 @@ class StreamSession:
             session.loaded, self.holds = False, None
             client.upload(upload, chunk=chunk)
             session.stats.binary_uploads += 1
+            session.stats.bytes_uploaded += len(upload)
         session.loaded, self.holds = True, crc
         this = Pending(-1, crc, 1, 0)
         if following is None:
@@ -115,9 +106,11 @@ class StreamSession:
             result, self.pending = streamed.result, streamed.pending
             done = streamed.landed == len(following)
             self.holds, session.loaded = (zlib.crc32(following), True) if done else (None, False)
-            self.stats.streamed += done
+            if done:
+                session.stats.binary_uploads += 1
+                session.stats.streamed_uploads += 1
+                session.stats.bytes_uploaded += len(following)
             if streamed.problem:
-                self.stats.restreamed += 1
                 session.note_fault(f"streamed upload of the next input incomplete ({streamed.problem}); "
                                    "it is uploaded again before its inference")
         # The values as the board's ASCII `results` prints them, so a run's scores do not depend on the protocol.
