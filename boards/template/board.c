@@ -53,6 +53,8 @@ int main(void)
     cfg.buffer_size = sizeof g_buffer;
     cfg.energy_mode = 0;         /* 1: energy build (pin edges instead of m-lap-us) */
     cfg.binary = 1;              /* advertise the edgeperf binary protocol */
+    cfg.rx_backlog = 0;          /* bytes your UART's RX ring (DMA or interrupt) takes while the model runs;
+                                    > 0 offers binary version 2: accuracy runs stream the next input meanwhile */
     ee_init(&g_ctx, &cfg);
     for (;;) {
         ee_feed(&g_ctx, board_getc());
