@@ -4,6 +4,7 @@ old hosts keep the version 1 flow."""
 
 from __future__ import annotations
 
+import time
 import zlib
 from pathlib import Path
 
@@ -127,9 +128,10 @@ def test_a_result_for_another_input_is_a_fault(start_board, tmp_path):
         session.close()
 
 
-def test_board_without_rx_ring_keeps_version_1(start_board):
-    """A board that cannot receive while it infers offers version 1 only, and refuses `binary 2`."""
-    board = start_board("kws01", extra=["--binary", "--rx-ring", "0"])
+def test_board_without_rx_ring_keeps_version_1(start_board, tmp_path, clean_scores):
+    """A board that cannot receive while it infers offers version 1 only and refuses `binary 2`; a version 2
+    host then runs the version 1 flow on it, with the same scores."""
+    board = start_board("vww01", extra=["--binary", "--rx-ring", "0"])
     session = DutSession(open_link(board.url))
     try:
         session.identify()
@@ -137,3 +139,28 @@ def test_board_without_rx_ring_keeps_version_1(start_board):
         assert "e-[Unsupported binary protocol version]" in session.client.command("binary 2", 5)
     finally:
         session.close()
+    result, session = _accuracy(board.url, tmp_path)
+    assert result.scores == clean_scores
+    assert session.stats.binary_uploads == FILES and session.stats.streamed_uploads == 0
+
+
+def test_real_time_board_receives_while_it_infers(start_board):
+    """On a real-time board at 921600 baud a streamed vww01 sample costs about its inference, not inference plus
+    the 0.3 s upload: the UART took the next input meanwhile, and charged the device clock nothing for it."""
+    board = start_board("vww01", baud=921600, time_scale=1.0, extra=["--binary", "--timing-profile", "ideal"])
+    session = DutSession(open_link(board.url, 921600))
+    try:
+        session.identify()
+        stream = StreamSession(session)
+        inputs = [bytes((i * 7 + k) % 256 for i in range(27648)) for k in range(4)]
+        alone = stream.sample(inputs[0], None, 30).elapsed_us  # the buffer's input, nothing streamed
+        started = time.monotonic()
+        streamed = [stream.sample(inputs[k], inputs[k + 1], 30).elapsed_us for k in range(3)]
+        per_sample = (time.monotonic() - started) / 3
+        stream.close()
+    finally:
+        session.close()
+    upload = 27648 * 10 / 921600
+    # The same device time (to the counter's microsecond): bytes received alongside did not stretch the inference.
+    assert all(abs(t - alone) <= 1 for t in streamed), (streamed, alone)
+    assert per_sample < alone / 1e6 + upload / 3, (per_sample, alone, upload)
