@@ -7,7 +7,7 @@ that only speaks version 1 (upload, EXIT, ASCII `infer`, `results`: the flow bef
 latency is the mean of what the board timed (t1 - t0) in the same run. Inputs are the bundled sample files,
 repeated to N.
 
-    python benchmarks/accuracy_floor.py [--benchmark vww01 --benchmark kws01] [--n 40] [--baud 921600]
+    python benchmarks/accuracy_floor.py [--benchmark vww01 --benchmark kws01] [--n 60] [--baud 921600]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def run(name: str, count: int, baud: int, stream: bool) -> tuple[float, float, i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmark", action="append", help="repeatable (default: vww01 and kws01)")
-    parser.add_argument("--n", type=int, default=40, help="inputs per run (default 40)")
+    parser.add_argument("--n", type=int, default=60, help="inputs per run (default 60)")
     parser.add_argument("--baud", type=int, default=921600)
     args = parser.parse_args()
     print(f"real-time virtual board (time scale 1, ideal timing), {args.baud} baud, N = {args.n}")
