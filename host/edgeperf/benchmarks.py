@@ -18,8 +18,8 @@ class Benchmark:
     input_bytes: int               # bytes uploaded per inference (one window for ad01)
     input_format: str
     classes: tuple[str, ...]       # output labels; empty for the anomaly detector
-    metric: str                    # "top1" or "auc"
-    quality_target: float          # top-1 in percent, or AUC
+    metric: str                    # "top1", "auc", or "fps_fns" (a stream: at most N false positives and N misses)
+    quality_target: float          # top-1 in percent, AUC, or the most false positives (and negatives) allowed
     baud_performance: int
     baud_energy: int = 9600
     window_stride: int | None = None  # ad01: windows of input_bytes every window_stride bytes
@@ -40,6 +40,12 @@ class Benchmark:
     def data_name(self) -> str:
         """The `<root>/<name>/` folder of its dataset, and the name its manifest and accuracy set go by."""
         return self.dataset_of or self.name
+    #: "single": one input uploaded per inference; "streaming": audio played to the board by an interface board.
+    kind: str = "single"
+
+    @property
+    def streaming(self) -> bool:
+        return self.kind == "streaming"
 
     @property
     def windows_per_file(self) -> int:
@@ -58,6 +64,8 @@ class Benchmark:
 
 
 KWS_CLASSES = ("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "silence", "unknown")
+#: The streaming wakeword model's output order (class 0 is the wake word "marvin").
+SWW_CLASSES = ("marvin", "silence", "unknown")
 IC_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -82,6 +90,12 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "float32 log-mel 200x128, windows of 5 frames (2560 B) every 512 B",
                   (), "auc", 0.85, 921600, window_stride=512, reference_md5="361fa1b1b871e2068b2ab38d9805ef56",
                   litert_steps=1, reference_file="ad01_int8.tflite", submission_name="ad"),
+        # sww01 runs at 115200 baud in every mode (devices_sww.yaml); its "file" is a wav on the interface board.
+        Benchmark("sww01", "Streaming wakeword (1-D DS-CNN)", 0, 1200,
+                  "int8 log filterbank energies 30x40 from 1024-sample frames every 512 samples at 16 kHz",
+                  SWW_CLASSES, "fps_fns", 8.0, 115200, baud_energy=115200,
+                  reference_md5="9643512e0b8a0b6e643e70c2fec496ee", reference_file="str_ww_ref_model.tflite",
+                  submission_name="sww", kind="streaming"),
     )
 }
 
@@ -91,3 +105,7 @@ def get_benchmark(name: str) -> Benchmark:
         return BENCHMARKS[name]
     except KeyError:
         raise ConfigError(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}") from None
+
+
+#: What `edgeperf run` runs with no --benchmark: every single-input benchmark (sww01 plays a whole stream: ask for it).
+DEFAULT_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if not b.streaming)

@@ -35,3 +35,40 @@ def bundled_model(benchmark: str) -> Path:
 
 def bundled_samples() -> Path:
     return models_dir() / "samples"
+
+
+def reference_models_dir() -> Path:
+    """The official MLPerf Tiny files, when this machine has them: $EDGEPERF_REFERENCE_MODELS, or
+    `../shared/reference-models` beside the source checkout. They are never copied into the project."""
+    override = os.environ.get("EDGEPERF_REFERENCE_MODELS")
+    return Path(override) if override else Path(__file__).resolve().parents[3] / "shared" / "reference-models"
+
+
+def sww_model() -> Path:
+    """sww01's model for the virtual bench: the bundled one once it exists, else the official reference model."""
+    bundled = models_dir() / "sww01.tflite"
+    if bundled.is_file():
+        return bundled
+    official = reference_models_dir() / "str_ww_ref_model.tflite"
+    if official.is_file():
+        return official
+    raise ModelError("no sww01 model: models/sww01.tflite is not built yet and the official str_ww_ref_model.tflite "
+                     f"is not in {official.parent}; pass --model PATH (int8 [1,30,1,40] -> int8 [1,3])")
+
+
+def sww_samples() -> Path:
+    """A dataset root holding `sww01/`: the bundled streams, else a test stream built (seeded, once) into the
+    user's cache from the official wake-word sample."""
+    bundled = models_dir() / "samples"
+    if (bundled / "sww01").is_dir():
+        return bundled
+    from .datasets.sww_stream import build_stream
+
+    word = reference_models_dir() / "marvin_617de221_0.wav"
+    if not word.is_file():
+        raise ModelError(f"no sww01 stream: models/samples/sww01 does not exist and {word} (the wake word to build a "
+                         "test stream from) is missing; pass --dataset ROOT holding sww01/*.json and its wav files")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeperf" / "sww01-test"
+    if not (cache / "sww01" / "sww_test_stream.json").is_file():
+        build_stream(cache / "sww01", word)
+    return cache

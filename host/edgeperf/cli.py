@@ -18,7 +18,7 @@ from rich.progress import Progress as RichBar
 
 from . import __version__
 from .agent import DEFAULT_LIMITS, DEFAULT_MAX_ITERATIONS, serve
-from .benchmarks import BENCHMARKS
+from .benchmarks import BENCHMARKS, DEFAULT_BENCHMARKS
 from .boards.registry import get_board
 from .bundled import bundled_model
 from .consoles import make_console
@@ -35,8 +35,10 @@ from .results.terminal import print_summary
 from .rules.energy import EnergySettings
 from .rules.performance import PerformanceSettings
 from .rules.progress import Progress
+from .rules.streaming import StreamingSettings
 from .run import check_scenario, iter_failures, mode_settings, scenario_profile
 from .sim.timing import DEFAULT_PROFILE, PROFILES
+from .streaming import DEFAULT_DELAY_S
 from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target, sim_time_scale_for
 
 
@@ -120,7 +122,7 @@ def shown_progress(quiet: bool) -> Iterator[Progress]:
 
 def build_targets(args: argparse.Namespace) -> list[Target]:
     """The one place parsed options become `edgeperf.targets` objects; nothing below the CLI sees a Namespace."""
-    names = args.benchmark or list(BENCHMARKS)
+    names = args.benchmark or list(DEFAULT_BENCHMARKS)
     model = Path(args.model) if args.model else None
     dataset = Path(args.dataset) if args.dataset else None  # None: the bundled sample sets
     if args.mode is Mode.ENERGY:
@@ -203,7 +205,7 @@ def _resume(args: argparse.Namespace) -> tuple[ResultsFolder, list[dict[str, obj
     for name, value in run.options.items():
         if name in vars(args) and name not in _NOT_RUN_OPTIONS and name not in given:
             setattr(args, name, Mode(str(value)) if name == "mode" else value)
-    names = args.benchmark or list(BENCHMARKS)
+    names = args.benchmark or list(DEFAULT_BENCHMARKS)
     if len(set(names)) < len(names):
         raise ConfigError("a run of one benchmark on several boards cannot be resumed: start a new run")
     args.benchmark = run.remaining(names)
@@ -217,7 +219,8 @@ def _run_with_progress(args: argparse.Namespace, targets: list[Target], settings
                                      golden=parse_runtimes(args.golden) if args.golden else (),
                                      scenario=args.scenario,
                                      profile=scenario_profile(args.quick, args.query_timeout),
-                                     options=_run_options(args), kept=kept)
+                                     options=_run_options(args), kept=kept,
+                                     **({} if args.parallel else {"streaming": StreamingSettings(delay_s=args.sww_delay)}))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -282,6 +285,17 @@ def _positive(kind: type[int | float]) -> Callable[[str], int | float]:
     return parse
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def _at_least_zero(kind: type[int]) -> Callable[[str], int]:
     """An argparse type: a count of 0 or more."""
     def parse(text: str) -> int:
@@ -311,7 +325,7 @@ def _golden_runtimes(text: str) -> str:
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `verify`."""
     parser.add_argument("--benchmark", "-b", action="append", choices=list(BENCHMARKS),
-                        help="benchmark to run (repeatable; default: all)")
+                        help="benchmark to run (repeatable; default: all but the streaming sww01)")
     parser.add_argument("--mode", type=Mode, default=Mode.PERFORMANCE, choices=list(Mode))
     parser.add_argument("--port", "-p", help="board link URL (/dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT); "
                         "default: start a virtual board")
@@ -335,6 +349,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="run under MLCommons LoadGen in this scenario (edge/MCU settings profile)")
     parser.add_argument("--query-timeout", type=_positive(float), default=60.0,
                         help="--scenario: seconds one query may take before the board counts as hung (default 60)")
+    parser.add_argument("--sww-delay", type=_seconds, default=DEFAULT_DELAY_S, metavar="SECONDS",
+                        help=f"sww01: a detection up to this long after a word's end still finds it (default "
+                             f"{DEFAULT_DELAY_S:g}, what the published runner's code applies; its README says 1)")
     parser.add_argument("--sim-time-scale", type=float,
                         help=f"virtual board: wall seconds per modelled device second (default {DEFAULT_SIM_TIME_SCALE}; "
                              "1.0 with --scenario, where the host clock is measured)")

@@ -7,13 +7,14 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
 from .benchmarks import Benchmark
 from .datasets import DatasetFile, read_dataset
 from .datasets.manifest import check_quantization
+from .datasets.streams import StreamTruth, read_streams
 from .dut import DutSession
 from .errors import ConfigError, EdgeperfError, ModelError, ResultsWriteError
 from .golden import GoldenCheck
@@ -34,6 +35,7 @@ from .rules.energy_rig import EnergyRig
 from .rules.performance import PerformanceSettings, model_md5, run_performance
 from .rules.progress import Progress
 from .rules.scenarios import SCENARIOS, EdgeProfile, ScenarioRun, loadgen_settings, probe_query_latency
+from .rules.streaming import StreamingSettings
 from .targets import Target
 
 
@@ -80,6 +82,9 @@ class _Run:
     golden: tuple[str, ...]
     scenario: str | None
     profile: EdgeProfile | None
+    #: sww01: the streams of its truth files, and how they are scored.
+    streams: list[StreamTruth] = field(default_factory=list)
+    streaming: StreamingSettings = field(default_factory=StreamingSettings)
 
     def write_text(self, text: str) -> None:
         self.folder.write_text(f"{self.target.benchmark.name}/{self.mode}/results.txt", text)
@@ -218,6 +223,14 @@ def _energy(run: _Run, url: str, monitor_spec: str | None) -> None:
 
 def _dispatch(run: _Run, where: str | tuple[str, str]) -> None:
     """The mode's runner, on the board the target's connection yielded."""
+    if run.target.benchmark.streaming:
+        from .run_sww import run_stream_target
+
+        wiring = run.target.energy
+        run_stream_target(run, run.target.benchmark, where, run.streams, run.streaming, wiring.monitor,
+                          wiring.voltage_v, wiring.edge, float(run.target.details.get("sim_time_scale", 1.0)),  # type: ignore[arg-type]
+                          run.target.recovery)
+        return
     if run.mode is Mode.ENERGY:
         url, monitor = where if isinstance(where, tuple) else (where, run.target.energy.monitor)
         run.record.board["url"] = url
@@ -231,7 +244,7 @@ def _dispatch(run: _Run, where: str | tuple[str, str]) -> None:
 
 def measure_target(target: Target, mode: Mode | str, settings: PerformanceSettings | EnergySettings,
                    folder: ResultsFolder, progress: Progress, golden: tuple[str, ...] = (), scenario: str | None = None,
-                   profile: EdgeProfile | None = None) -> RunRecord:
+                   profile: EdgeProfile | None = None, streaming: StreamingSettings | None = None) -> RunRecord:
     """Run one mode on one target; failures become a record with the error, never a lost run."""
     mode = Mode(mode)
     bench = target.benchmark
@@ -244,11 +257,19 @@ def measure_target(target: Target, mode: Mode | str, settings: PerformanceSettin
     started = time.time()
     try:
         check_model_fits(target)
-        files = read_dataset(target.dataset, bench)
-        note = check_quantization(target.dataset / bench.data_name, bench.data_name, target.model)
-        record.dataset = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]],
-                          "quantization_checked": note is None, **({"note": note} if note else {})}
-        run = _Run(target, mode, files, settings, folder, progress, log, record, golden, scenario, profile)
+        if bench.streaming:
+            streams = read_streams(target.dataset / bench.name)
+            files: list[DatasetFile] = []
+            record.dataset = {"root": str(target.dataset), "streams": [s.wav_file for s in streams],
+                              "truth_files": sorted({s.truth_file.name for s in streams})}
+        else:
+            streams = []
+            files = read_dataset(target.dataset, bench)
+            note = check_quantization(target.dataset / bench.data_name, bench.data_name, target.model)
+            record.dataset = {"root": str(target.dataset), "files": [f.path.name for f in files[: settings.windows]],
+                              "quantization_checked": note is None, **({"note": note} if note else {})}
+        run = _Run(target, mode, files, settings, folder, progress, log, record, golden, scenario, profile, streams,
+                   streaming or StreamingSettings())
         with target.connect() as where:
             _dispatch(run, where)
     except ResultsWriteError:
@@ -317,7 +338,8 @@ def new_document(mode: Mode | str, settings: PerformanceSettings | EnergySetting
 def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettings | EnergySettings,
             folder: ResultsFolder, progress: Progress, command: list[str] | None = None, golden: tuple[str, ...] = (),
             scenario: str | None = None, profile: EdgeProfile | None = None, options: Document | None = None,
-            kept: list[Document] | None = None, on_record: Callable[[RunRecord], None] | None = None) -> Document:
+            kept: list[Document] | None = None, on_record: Callable[[RunRecord], None] | None = None,
+            streaming: StreamingSettings | None = None) -> Document:
     """Run every target in turn; results.json and results.txt are rewritten after each one.
 
     `options` records what started the run, so `--resume` can continue it; `kept` are the finished runs of
@@ -329,7 +351,7 @@ def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettin
     document["runs"] = runs
     folder.write_json("results.json", document)  # an interrupted run still leaves a valid document
     for target in targets:
-        record = measure_target(target, mode, settings, folder, progress, golden, scenario, profile)
+        record = measure_target(target, mode, settings, folder, progress, golden, scenario, profile, streaming)
         runs.append(record.to_dict())
         if on_record is not None:
             on_record(record)

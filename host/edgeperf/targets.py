@@ -30,7 +30,7 @@ from .benchmarks import Benchmark, get_benchmark
 from .boards.detect import confirm_dut
 from .boards.registry import BoardDescription, get_board
 from .boards.reset import reset_board
-from .bundled import bundled_model, bundled_samples
+from .bundled import bundled_model, bundled_samples, sww_model, sww_samples
 from .dut import RecoveryPolicy
 from .errors import ConfigError, DeviceError, EdgeperfError
 from .sim.timing import DEFAULT_PROFILE, timing_profile
@@ -362,6 +362,75 @@ class VirtualBenchLocation:
 
 
 @dataclass(frozen=True)
+class VirtualSwwBenchLocation:
+    """edgeperf's virtual streaming wakeword bench: the emulated interface board (SD card = the dataset's
+    `sww01/` folder) playing to a virtual sww board over a virtual I2S wire, with an optional emulated monitor."""
+
+    model: Path
+    card: Path
+    #: Wall seconds per stream second; the stream's device time and every timestamp are unaffected.
+    time_scale: float = DEFAULT_SIM_TIME_SCALE
+    monitor: str = "none"
+    faults: tuple[str, ...] = ()
+    timing_profile: str = DEFAULT_PROFILE
+    timing: tuple[str, ...] = ()
+    seed: int = 1
+    baud: int = 115200
+
+    def __post_init__(self) -> None:
+        timing_profile(self.timing_profile, list(self.timing))
+        if self.time_scale < 0:
+            raise ConfigError(f"--sim-time-scale must be 0 or more, not {self.time_scale:g}")
+        if self.monitor not in ("none", *SIM_MONITORS):
+            raise ConfigError(f"the sww bench emulates {', '.join(SIM_MONITORS)}, not {self.monitor!r}")
+
+    @property
+    def url(self) -> str | None:
+        return None
+
+    @property
+    def scale(self) -> float:
+        """0 asks for "as fast as the host can": the I2S clock still needs a pace, a thousandth of real time."""
+        return self.time_scale or 0.001
+
+    def description(self, benchmark: Benchmark) -> str:
+        return f"virtual sww bench (interface board, {benchmark.name} board" + \
+            (f", emulated {self.monitor})" if self.monitor != "none" else ")")
+
+    def details(self) -> dict[str, object]:
+        return {"kind": "virtual", "processor": VIRTUAL_PROCESSOR, "clock_mhz": 120.0, "io_manager": "interface-board",
+                "sim_time_scale": self.scale, "sim_faults": list(self.faults), "sd_card": str(self.card),
+                **({"monitor": self.monitor} if self.monitor != "none" else {}),
+                **_timing_details(self.timing_profile, self.timing, self.seed)}
+
+    def resetter(self) -> Resetter | None:
+        return None
+
+    @contextmanager
+    def provision(self) -> Iterator[tuple[str, str | None]]:
+        """Yields the interface board's URL and the `NAME:URL` of the emulated monitor (None without one)."""
+        from .sim.launcher import VirtualSwwBenchProcess
+
+        extra = ["--seed", str(self.seed), *_timing_args(self.timing_profile, self.timing),
+                 *[arg for spec in self.faults for arg in ("--fault", spec)]]
+        bench = VirtualSwwBenchProcess(model=self.model, card=self.card, time_scale=self.scale, monitor=self.monitor,
+                                       extra_args=extra)
+        with bench:
+            yield bench.url, bench.monitor_spec
+
+
+def _sww_target(cls: type[Target], workload: Workload, dataset: Path | str | None, monitor: str,
+                time_scale: float, faults: Sequence[str], timing_profile: str, timing: Sequence[str],
+                seed: int) -> Target:
+    """The virtual sww bench for a streaming workload, with the default model and test stream when none is given."""
+    runs = workload.model or sww_model()
+    root = Path(dataset) if dataset is not None else sww_samples()
+    where = VirtualSwwBenchLocation(runs, root / workload.benchmark.name, time_scale, monitor, tuple(faults),
+                                    timing_profile, tuple(timing), seed)
+    return cls(where, Workload(workload.benchmark, runs, root), EnergyWiring(io_manager=True, voltage_v=3.3))
+
+
+@dataclass(frozen=True)
 class Workload:
     """What runs on a board: the benchmark, the model flashed on it (None: unknown) and the dataset to send."""
 
@@ -461,6 +530,8 @@ class Target:
         the board reports, as flashing it would), at the benchmark's performance-mode baud by default."""
         workload = Workload.of(benchmark, model, dataset)
         bench = workload.benchmark
+        if bench.streaming:
+            return _sww_target(cls, workload, dataset, "none", time_scale, faults, timing_profile, timing, seed or 1)
         runs = workload.model or bundled_model(bench.name)
         where = VirtualBoardLocation(runs, _board_profile(bench, model), baud or bench.baud_performance,
                                      time_scale, clock_mhz, tuple(faults), fault_seed, timing_profile, tuple(timing),
@@ -509,6 +580,9 @@ class Target:
         comes from the bench, and whether an IO manager relays follows `io_manager`)."""
         workload = Workload.of(benchmark, model, dataset)
         bench = workload.benchmark
+        if bench.streaming:
+            return _sww_target(cls, workload, dataset, monitor, DEFAULT_SIM_TIME_SCALE, (), timing_profile, timing,
+                               seed)
         relay = io_manager != "none"
         wiring = wiring or EnergyWiring(io_manager=relay)
         if wiring.io_manager != relay:

@@ -81,6 +81,11 @@ class Recorder:
             raise MonitorError("no window was armed")
         return armed
 
+    def armed_marks(self, edge: str) -> int:
+        """`edge` edges the armed window has seen so far (0 when none is armed): a long capture waits on it."""
+        with self._cond:
+            return self._armed.integrators[edge].mark_count if self._armed is not None else 0
+
     def wait_for(self, count: int, timeout: float) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: self.count >= count, timeout)

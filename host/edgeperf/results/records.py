@@ -209,3 +209,69 @@ class RunRecord:
         entry.update({key: value for key, value in optional.items() if value is not None})
         entry["wall_seconds"] = self.wall_seconds
         return entry
+
+
+@dataclass(kw_only=True)
+class StreamRun:
+    """One wav played to a streaming wakeword board: detections scored against its truth, and the duty cycle."""
+
+    wav_file: str
+    length_s: float
+    words: int
+    official: bool
+    true_positives: int
+    false_negatives: int
+    false_positives: int
+    #: WW_DETECTED times as the interface board printed them (ms of TIM2), the alignment pulse first.
+    detections_ms: list[int]
+    #: The scored detections, in stream seconds (alignment pulse = 0).
+    detections_s: list[float]
+    #: Per word: the stream time of the detection that found it, or None.
+    word_hits: list[float | None]
+    false_positive_s: list[float]
+    frames_expected: int
+    frames_processed: int
+    duty_cycle: float
+    mean_processing_s: float
+    mean_period_s: float
+    period_spread: float
+    throughput: float
+    #: The DUT's own count of detections (from `target activations` on `stop`), when it printed one.
+    dut_activations: int | None = None
+    #: The duty-cycle trace for the report: (start, stop) in stream seconds, at most a few thousand.
+    trace_s: list[list[float]] = field(default_factory=list)
+    power_mw: float | None = None
+    energy_uj: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        for key, unit in (("duty_cycle", "1"), ("mean_processing_s", "s"), ("mean_period_s", "s"),
+                          ("period_spread", "1"), ("throughput", "inf/s"), ("length_s", "s")):
+            data[key] = {"value": data[key], "unit": unit}
+        for key, unit in (("power_mw", "mW"), ("energy_uj", "uJ")):
+            data[key] = None if data[key] is None else {"value": data[key], "unit": unit}
+        return data
+
+
+@dataclass(kw_only=True)
+class StreamingResult(RuleResult):
+    """A streaming wakeword (sww01) run in performance mode: every stream, and the settings that scored it."""
+
+    mode: ClassVar[Mode] = Mode.PERFORMANCE
+    settings: dict[str, object]
+    streams: list[StreamRun]
+
+    def _measured(self) -> dict[str, object]:
+        return {"kind": "streaming", "settings": self.settings, "streams": [s.to_dict() for s in self.streams]}
+
+
+@dataclass(kw_only=True)
+class StreamingEnergyResult(StreamingResult):
+    """The same run with a power monitor: one capture over each whole stream, reported as power (never per inference)."""
+
+    mode: ClassVar[Mode] = Mode.ENERGY
+    monitor: dict[str, object] = field(default_factory=dict)
+
+    def _measured(self) -> dict[str, object]:
+        return {**super()._measured(), "monitor": self.monitor}

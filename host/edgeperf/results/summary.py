@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .records import AccuracyResult, EnergyResult, PerformanceResult
+from .records import AccuracyResult, EnergyResult, PerformanceResult, StreamingResult
 from .schema import Document
 
 
@@ -103,6 +103,21 @@ def golden_lines(entry: Document) -> list[str]:
     return lines
 
 
+def streaming_lines(section: Document) -> list[str]:
+    """An sww01 run's block of the top-level summary: counts, duty cycle, throughput (and power) per stream."""
+    out = [f"  Detections scored with a {section['settings']['delay_s']:g} s delay after each word"]
+    for s in section["streams"]:
+        out.append(f"  {s['wav_file']}: {s['true_positives']} TP, {s['false_negatives']} FN, {s['false_positives']} FP"
+                   f" of {s['words']} words; duty cycle {s['duty_cycle']['value']:.5f}, estimated throughput "
+                   f"{s['throughput']['value']:.3f} inf./sec." +
+                   (f", power {s['power_mw']['value']:.4f} mW" if s.get("power_mw") else ""))
+        out += [f"    WARNING: {w}" for w in s["warnings"]]
+    for rule in section["rules"]:
+        out.append(f"  [{'met' if rule['met'] else 'NOT met'}] {rule['rule']}: {rule['detail']}")
+    out.append(f"  Verdict: {section['verdict']}")
+    return out
+
+
 def run_summary(entries: list[Document]) -> str:
     """The top-level results.txt: one block per benchmark with its numbers and every rule check."""
     out: list[str] = ["edgeperf results", ""]
@@ -119,6 +134,11 @@ def run_summary(entries: list[Document]) -> str:
         if entry.get("error"):
             out.append(f"  FAILED: {entry['error']}")
             out.append("")
+            continue
+        stream = next((s for s in (entry.get("performance"), entry.get("energy"))
+                       if isinstance(s, dict) and s.get("kind") == "streaming"), None)
+        if stream is not None:
+            out += streaming_lines(stream) + [""]
             continue
         lg = entry.get("loadgen")
         if isinstance(lg, dict):
@@ -165,3 +185,25 @@ def run_summary(entries: list[Document]) -> str:
             out.append(f"  Verdict: {perf['verdict']}")
         out.append("")
     return "\n".join(out)
+
+
+def streaming_text(result: StreamingResult) -> str:
+    """results.txt for an sww01 run, with the lines the submission checker's regexes read."""
+    delay = result.settings.get("delay_s")
+    lines: list[str] = []
+    for s in result.streams:
+        lines += [
+            f"Streaming results for {s.wav_file} ({s.length_s:g} s, {s.words} wake words)",
+            (f"Accuracy: {s.true_positives} True positives, {s.false_negatives} False negatives, "
+            f"{s.false_positives} False positives"),
+            f"Average duty cycle: {s.duty_cycle:.5f}",
+            f"Average period: {s.mean_period_s:.6f} s",
+            f"Estimated throughput: {s.throughput:.3f} inf./sec.",
+        ]
+        if s.power_mw is not None:
+            lines.append(f"  Power         : {s.power_mw:.4f} mW")
+        lines.append(f"    {s.frames_processed} frames processed of {s.frames_expected} expected; a detection counts "
+                     f"within {delay:g} s after a word's end")
+        lines += [f"    WARNING: {w}" for w in s.warnings]
+    lines.append(f"{_stamp()} edgeperf: {result.verdict}")
+    return "\n".join(lines) + "\n"

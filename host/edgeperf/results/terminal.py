@@ -92,11 +92,38 @@ def _print_loadgen(console: Console, document: Document) -> None:
 
 def print_summary(console: Console, document: Document) -> None:
     """One table of the key numbers per benchmark, with the rule verdict; then any link or board faults."""
-    _print_tables(console, document)
+    streams = [run for run in document["runs"] if _streaming_section(run)]
+    others = {**document, "runs": [run for run in document["runs"] if run not in streams]}
+    if others["runs"] or not streams:
+        _print_tables(console, others)
+    if streams:
+        _print_streaming(console, streams)
     for run in document["runs"]:
         faults = fault_summary(run.get("session"))
         if faults:
             console.print(f"[yellow]{run['benchmark']}: {faults}[/yellow]", highlight=False)
+
+
+def _streaming_section(run: Document) -> Document | None:
+    """The sww01 section of a run entry (performance or energy), if it is one."""
+    return next((run[m] for m in ("performance", "energy") if isinstance(run.get(m), dict)
+                 and run[m].get("kind") == "streaming"), None)
+
+
+def _print_streaming(console: Console, runs: list[Document]) -> None:
+    table = Table(title="edgeperf streaming wakeword results")
+    for column in ("benchmark", "stream", "TP/FN/FP", "duty cycle", "est. inf./s", "power mW", "verdict"):
+        table.add_column(column)
+    for run in runs:
+        section = _streaming_section(run)
+        assert section is not None
+        for s in section["streams"]:
+            power = s.get("power_mw")
+            table.add_row(run["benchmark"], s["wav_file"],
+                          f"{s['true_positives']}/{s['false_negatives']}/{s['false_positives']}",
+                          f"{s['duty_cycle']['value']:.4f}", f"{s['throughput']['value']:.2f}",
+                          f"{power['value']:.3f}" if power else "-", _verdict(section["rules"]))
+    console.print(table)
 
 
 def _print_tables(console: Console, document: Document) -> None:

@@ -38,6 +38,11 @@ Energy bench (a loop's faults are active from its start pulse until the board ha
   lines, or prints a stray line per relayed line;
 * `hang`: N: the board stops answering mid-loop until its power is cycled;
 * `reset`: N[:STAGE]: the board reboots.
+
+Streaming wakeword bench (`python -m edgeperf.sim.sww_bench --fault`; N counts from the bench's start):
+* `i2s-drop`: N: the Nth audio block (512 samples) never reaches the DUT;
+* `edge-miss`: N: the interface board misses the Nth WW_DETECTED edge (the alignment pulse is the 1st);
+* `stall`: N: the interface board hangs in its Nth `play` and answers nothing more.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
         "hang": ("N",),
         "reset": ("N", "STAGE?"),
     },
+    "sww": {"i2s-drop": ("N",), "edge-miss": ("N",), "stall": ("N",)},
 }
 #: The events the board's reset kinds strike in, fixed by their names.
 _RESET_EVENTS = {"reset-upload": "upload", "reset-infer": "infer"}

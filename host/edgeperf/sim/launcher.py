@@ -138,3 +138,22 @@ def serve_until_stopped(process: Running, name: str) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@dataclass
+class VirtualSwwBenchProcess(VirtualBoardProcess):
+    """A running `python -m edgeperf.sim.sww_bench`: interface board, virtual sww board and optional monitor."""
+
+    card: Path = Path(".")
+    monitor: str = "none"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "edgeperf.sim.sww_bench", "--model", str(self.model), "--card", str(self.card),
+                "--time-scale", str(self.time_scale), "--monitor", self.monitor, "--exit-on-stdin-eof",
+                *self.extra_args]
+
+    @property
+    def monitor_spec(self) -> str | None:
+        """`NAME:URL` of the emulated monitor, None without one."""
+        kind = self.event.get("monitor_kind")
+        return f"{kind}:{self.event['monitor']}" if kind else None

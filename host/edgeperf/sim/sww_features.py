@@ -1,0 +1,52 @@
+"""The streaming-wakeword front end of the virtual sww board: one 40-value log filterbank row per audio frame.
+
+The reference firmware computes, for every 1024-sample frame (a 512-sample stride at 16 kHz), 40
+log mel filterbank energies and keeps the last 30 rows as the model's [1,30,1,40] input. This module
+follows the reference training pipeline's `lfbe` definition (written out in docs/virtual-bench.md):
+pre-emphasis 1 - 2^-5 across frames (the sample before each frame is kept), a symmetric Hamming window, power spectrum |X|^2 / 1024,
+40 HTK-mel triangles over 0..8 kHz, 10*log10, then (dB + 52) / 64 clipped to [0, 1], quantized with
+the model's input scale and zero point, truncating toward zero as the reference evaluation does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..datasets.audio import tf_mel_matrix
+
+RATE = 16000
+FRAME = 1024
+STRIDE = 512
+MEL_BINS = 40
+ROWS = 30
+PREEMPHASIS = 1 - 2 ** -5
+POWER_OFFSET_DB = 52.0
+RANGE_DB = 64.0
+
+_WINDOW = np.hamming(FRAME)
+_MEL = tf_mel_matrix(FRAME // 2 + 1, RATE, MEL_BINS, 0.0, RATE / 2)
+
+
+def frame_row(samples: np.ndarray, previous: int = 0) -> np.ndarray:
+    """Float features in [0, 1] of one frame of int16 samples (1024 of them); `previous` is the sample before it."""
+    audio = samples.astype(np.float64) / 32768.0
+    emphasised = audio - PREEMPHASIS * np.concatenate(([previous / 32768.0], audio[:-1]))
+    power = np.abs(np.fft.rfft(emphasised * _WINDOW)) ** 2 / FRAME
+    mel = np.maximum(power @ _MEL, 1e-30)
+    return np.clip((10.0 * np.log10(mel) + POWER_OFFSET_DB) / RANGE_DB, 0.0, 1.0)
+
+
+class FeatureBuffer:
+    """The last 30 rows, quantized for the model: what the DUT hands to TFLite Micro for each frame."""
+
+    def __init__(self, scale: float, zero_point: int) -> None:
+        self.scale = scale
+        self.zero_point = zero_point
+        self.rows = np.full((ROWS, MEL_BINS), zero_point, dtype=np.int8)
+
+    def push(self, samples: np.ndarray, previous: int = 0) -> np.ndarray:
+        """Add one frame's row; returns the [30, 40] int8 input, oldest row first."""
+        quantized = np.clip(np.trunc(frame_row(samples, previous) / self.scale + self.zero_point), -128, 127)
+        self.rows = np.roll(self.rows, -1, axis=0)
+        self.rows[-1] = quantized.astype(np.int8)
+        return self.rows
