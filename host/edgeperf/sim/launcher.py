@@ -150,7 +150,7 @@ class VirtualSwwBenchProcess(VirtualBoardProcess):
     def command(self) -> list[str]:
         return [sys.executable, "-m", "edgeperf.sim.sww_bench", "--model", str(self.model), "--card", str(self.card),
                 "--time-scale", str(self.time_scale), "--monitor", self.monitor, "--exit-on-stdin-eof",
-                *self.extra_args]
+                *(["--truth", str(self.truth)] if self.truth else []), *self.extra_args]
 
     @property
     def monitor_spec(self) -> str | None:

@@ -56,6 +56,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="override one timing-profile parameter: " + ", ".join(f.name for f in fields(TimingProfile)))
     p.add_argument("--seed", type=int, default=1, help="seed of the DUT timing model and the monitor noise")
     p.add_argument("--fault", action="append", default=[], metavar="KIND:N", help="inject a fault: " + syntax("sww"))
+    p.add_argument("--truth", type=Path, help="append the true energy between each start and stop pulse (JSON lines)")
     p.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes our stdin")
     return p
 
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         with host_lock:
             host.write(data)
 
-    relay = SwwInterfaceBoard(host_write, uart_here.sendall, i2s_here, args.card, clock, faults, timeline)
+    relay = SwwInterfaceBoard(host_write, uart_here.sendall, i2s_here, args.card, clock, faults, timeline, args.truth)
     threading.Thread(target=_relay_dut, args=(uart_here, relay), daemon=True).start()
     workdir = Path(tempfile.mkdtemp(prefix="edgeperf-sww-"))
     monitor, monitor_url, port = _monitor(args.monitor, timeline, args.noise, args.seed, workdir) \

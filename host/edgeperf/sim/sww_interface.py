@@ -10,6 +10,7 @@ from there, all integers, and the same in a scaled and an unscaled run.
 
 from __future__ import annotations
 
+import json
 import math
 import select
 import socket
@@ -80,7 +81,8 @@ class SwwInterfaceBoard(IoManagerEmulator):
     """The interface board with an SD card folder, an I2S link to the DUT and TIM2 pin capture."""
 
     def __init__(self, host_write: Callable[[bytes], None], to_dut: Callable[[bytes], None], i2s: socket.socket,
-                 card: Path, clock: DeviceTime, faults: SwwFaults, timeline: Timeline | None = None) -> None:
+                 card: Path, clock: DeviceTime, faults: SwwFaults, timeline: Timeline | None = None,
+                 truth: Path | None = None) -> None:
         super().__init__("interface-board", host_write, to_dut, dut_baud=9600)
         self.dut_uart_baud = 115200  # the sww firmware's rate in every mode
         self.i2s = i2s
@@ -94,6 +96,9 @@ class SwwInterfaceBoard(IoManagerEmulator):
         self.starts: list[int] = []
         self.stops: list[int] = []
         self.progress_ns = -1
+        self.truth = truth
+        self._pulses: list[float] = []
+        self._active_s = 0.0
         self._rise_s = 0.0
         self._pins = bytearray()
         self._pin_lock = threading.Lock()
@@ -182,7 +187,11 @@ class SwwInterfaceBoard(IoManagerEmulator):
     def _edge(self, pin: int, ns: int) -> None:
         if pin == TIMESTAMP:
             if self.timeline is not None:
-                self.timeline.pulse()
+                start, end = self.timeline.pulse()
+                if not self._pulses:
+                    self._active_s = end - start  # the start pulse's own spin is active time inside the window
+                self._pulses.append(start)
+                self._write_truth()
             return
         if self.play_start_ms is None:
             return
@@ -200,6 +209,21 @@ class SwwInterfaceBoard(IoManagerEmulator):
             self.stops.append(self.play_start_ms * 100 + ns // 10_000)
             if self.timeline is not None:
                 self.timeline.activity(start_s + ns / 1e9 - self._rise_s, start=self._rise_s)
+                self._active_s += start_s + ns / 1e9 - self._rise_s
+
+
+    def _write_truth(self) -> None:
+        """The bench's own energy between the `start` and `stop` pulses' leading edges, for tests (never the host's)."""
+        if self.truth is None or self.timeline is None or len(self._pulses) < 2:
+            return
+        start, stop = self._pulses[-2:]
+        self._pulses.clear()
+        # Summed here rather than read back from the timeline, which forgets periods long past.
+        model = self.timeline.model
+        joules = self.timeline.voltage * (model.idle_a * (stop - start) + (model.active_a - model.idle_a) * self._active_s)
+        with self.truth.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"energy_j": joules, "seconds": stop - start,
+                                     "power_mw": joules / (stop - start) * 1e3}) + "\n")
 
 
 def _eight_per_line(values: list[int]) -> str:
