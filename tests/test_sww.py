@@ -14,14 +14,16 @@ import pytest
 
 from edgeperf.bundled import reference_models_dir
 from edgeperf.datasets.streams import read_truth
-from edgeperf.datasets.sww_stream import build_stream
+from edgeperf.datasets.sww_stream import Placement, build_stream
 from edgeperf.errors import DatasetError
 from edgeperf.results import ResultsFolder
+from edgeperf.results.export import export
+from edgeperf.results.report import write_report
 from edgeperf.results.validate import check_document
+from edgeperf.rules.performance import PerformanceSettings
 from edgeperf.rules.progress import Progress
 from edgeperf.rules.streaming import StreamingSettings
 from edgeperf.run import run_all
-from edgeperf.rules.performance import PerformanceSettings
 from edgeperf.sim.launcher import VirtualSwwBenchProcess
 from edgeperf.streaming import duty_cycle, score_detections
 from edgeperf.targets import EnergyWiring, Target
@@ -102,6 +104,10 @@ def test_performance_run_scores_the_stream_against_its_truth(dataset: Path, tmp_
         == ("4", "1", "1")
     assert re.search(r"Average duty cycle: [\d.]+", text) and re.search(r"Estimated throughput: [\d.]+ inf\./sec\.", text)
     assert "within 2 s after a word's end" in text
+    report = write_report(tmp_path / "r").read_text()
+    assert "sww_test_stream.wav" in report and "detections against the truth windows" in report
+    exported = export(tmp_path / "r", tmp_path / "sub", "open", "org", "virt")
+    assert exported[0].parts[-2:] == ("sww", "performance") and (exported[0] / "results.txt").is_file()
     # A scaled and a less scaled run of the same stream give the same stream timestamps, to the ms and the tick.
     slower = _run(Target.virtual("sww01", model=MODEL, dataset=dataset, time_scale=SCALE * 3), tmp_path / "s")
     again = slower["performance"]["streams"][0]
@@ -141,11 +147,12 @@ def test_lost_audio_frame_and_lost_detection_edge_are_reported(dataset: Path, tm
 
 
 @needs_reference
-def test_stalled_interface_board_is_an_error_not_a_score(dataset: Path, tmp_path: Path) -> None:
-    run = _run(Target.virtual("sww01", model=MODEL, dataset=dataset, time_scale=SCALE, faults=["stall:1"]),
+def test_stalled_interface_board_is_an_error_not_a_score(tmp_path: Path) -> None:
+    build_stream(tmp_path / "d" / "sww01", WORD, "short", 4.0, (Placement(1.0),))  # a short stream: a short timeout
+    run = _run(Target.virtual("sww01", model=MODEL, dataset=tmp_path / "d", time_scale=SCALE, faults=["stall:1"]),
                tmp_path / "r")
     assert "performance" not in run
-    assert run["error"].startswith("DeviceError: the interface board did not finish playing sww_test_stream.wav")
+    assert run["error"].startswith("DeviceError: the interface board did not finish playing short.wav")
 
 
 @needs_reference
@@ -156,3 +163,11 @@ def test_a_wav_missing_from_the_sd_card_is_refused_before_playing(dataset: Path,
     (card / "sww01" / "t.json").write_text(json.dumps(truth))
     run = _run(Target.virtual("sww01", model=MODEL, dataset=card, time_scale=SCALE), tmp_path / "r")
     assert run["error"].startswith("DatasetError: the interface board's SD card lacks sww_test_stream.wav")
+
+
+def test_a_negative_sww_delay_is_one_clear_error() -> None:
+    from edgeperf.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "-b", "sww01", "--sww-delay", "-1"])
+    assert exit_.value.code == 2

@@ -116,6 +116,9 @@ def _windows(run: Document, mode: str) -> list[float] | None:
     entry = run.get(mode)
     if not entry:
         return None
+    if entry.get("kind") == "streaming":  # sww01: one value per stream, throughput or power
+        key = "throughput" if mode == Mode.PERFORMANCE else "power_mw"
+        return [s[key]["value"] for s in entry["streams"] if s.get(key)]
     key = "throughput" if mode == Mode.PERFORMANCE else "uj_per_inference"
     return [w[key] for w in entry["windows"]]
 
@@ -153,12 +156,13 @@ def compare(folders: list[Path], min_change: float = 0.01) -> list[Row]:
     rows: list[Row] = []
     for bench in benchmarks:
         found = {mode: [_find(d, bench, mode) for d in documents] for mode in (Mode.PERFORMANCE, Mode.ENERGY, Mode.ACCURACY)}
+        stream = any(r and r[m].get("kind") == "streaming" for m in (Mode.PERFORMANCE, Mode.ENERGY) for r in found[m])
         if any(found[Mode.PERFORMANCE]):
-            rows.append(_windowed_row(bench, "median throughput", "inf/s", True,
+            rows.append(_windowed_row(bench, "estimated throughput" if stream else "median throughput", "inf/s", True,
                                       [_windows(r, "performance") if r else None for r in found[Mode.PERFORMANCE]],
                                       min_change))
         if any(found[Mode.ENERGY]):
-            rows.append(_windowed_row(bench, "median energy", "uJ/inf", False,
+            rows.append(_windowed_row(bench, "power" if stream else "median energy", "mW" if stream else "uJ/inf", False,
                                       [_windows(r, "energy") if r else None for r in found[Mode.ENERGY]], min_change))
         metrics = sorted({m for r in found[Mode.ACCURACY] if r for m in r["accuracy"]["metrics"]}, reverse=True)
         for metric in metrics:

@@ -1,6 +1,6 @@
 """Export a results folder into the MLPerf Tiny submission tree.
 
-    <division>/<org>/results/<system>/<kws|vww|ic|ic2|ad>/<performance|accuracy|energy>/{log.txt,results.txt,results.json}
+    <division>/<org>/results/<system>/<kws|vww|ic|ic2|ad|sww>/<performance|accuracy|energy>/{log.txt,results.txt,results.json}
     <division>/<org>/systems/<system>.json
 
 Each results.json is an edgeperf results document holding that one run, so `edgeperf report`

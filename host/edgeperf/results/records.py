@@ -226,6 +226,8 @@ class StreamRun:
     detections_ms: list[int]
     #: The scored detections, in stream seconds (alignment pulse = 0).
     detections_s: list[float]
+    #: The truth's [start, end] of each word, in stream seconds.
+    truth_windows_s: list[list[float]]
     #: Per word: the stream time of the detection that found it, or None.
     word_hits: list[float | None]
     false_positive_s: list[float]

@@ -19,6 +19,7 @@ from . import interactive, plots
 from .folder import atomic_write_text
 from .overview import summary_table
 from .summary import iterations_per_window
+from .sww_report import streaming_section
 from .validate import check_document
 
 STYLE = """
@@ -172,7 +173,8 @@ def render(document: dict, folder: Path | None = None) -> str:
             sections.append(f"<h2 id={anchor}>{html.escape(title)}</h2><p class=failed>FAILED: {html.escape(run['error'])}</p>")
             continue
         context = {"folder": folder, "benchmark": run["benchmark"], "key": str(key), "views": views}
-        parts = [SECTIONS[name](run[name], context) for name in SECTIONS if name in run]
+        parts = [(streaming_section if run[name].get("kind") == "streaming" else SECTIONS[name])(run[name], context)
+                 for name in SECTIONS if name in run]
         body = "".join(part[0] for part in parts) or (
             "<p>This run holds no performance, accuracy or energy entry to plot (other entries: "
             f"{html.escape(', '.join(k for k, v in run.items() if isinstance(v, dict)))}); see results.txt.</p>")

@@ -33,6 +33,9 @@ from .progress import Progress
 FIRST_FRAME_S = 1024 / 16000
 #: How far the alignment pulse may lie from the first PROCESSING edge and still be taken for it.
 ALIGNMENT_TOLERANCE_MS = 100
+#: How far a scaled virtual bench may fall behind its time scale before `play` counts as stalled: on a busy host
+#: the virtual board runs its model slower than the scale asks and reads the I2S wire late, which slows the player.
+VIRTUAL_SLOWDOWN = 5.0
 #: PROCESSING edges kept for the report's duty-cycle trace.
 TRACE_FRAMES = 2000
 
@@ -50,7 +53,10 @@ class StreamingSettings:
     time_scale: float = 1.0
 
     def play_timeout(self, length_s: float) -> float:
-        return (length_s + self.play_margin_s) * self.time_scale + (2.0 if self.time_scale < 1 else 0.0)
+        """length + margin on hardware; on a scaled virtual bench the same, scaled, times VIRTUAL_SLOWDOWN."""
+        if self.time_scale >= 1:
+            return (length_s + self.play_margin_s) * self.time_scale
+        return (length_s + self.play_margin_s) * self.time_scale * VIRTUAL_SLOWDOWN + 2.0
 
 
 class StreamCapture(Protocol):
@@ -104,7 +110,8 @@ def score_stream(stream: StreamTruth, settings: StreamingSettings, detections_ms
     return StreamRun(wav_file=stream.wav_file, length_s=stream.length_s, words=len(stream.windows_s),
                      official=stream.official, true_positives=score.true_positives,
                      false_negatives=score.false_negatives, false_positives=score.false_positives,
-                     detections_ms=detections_ms, detections_s=times, word_hits=score.word_hits,
+                     detections_ms=detections_ms, detections_s=times,
+                     truth_windows_s=[list(w) for w in stream.windows_s], word_hits=score.word_hits,
                      false_positive_s=score.false_times, frames_expected=expected, frames_processed=cycle.frames,
                      duty_cycle=cycle.duty_cycle, mean_processing_s=cycle.mean_on_s, mean_period_s=cycle.mean_period_s,
                      period_spread=cycle.period_spread, throughput=cycle.throughput, dut_activations=dut_count,
