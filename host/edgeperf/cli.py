@@ -477,6 +477,23 @@ with a fresh command parser. Exit codes: 0 after SIGTERM or SIGINT (honoured wit
 inference, whose client then gets no reply), 2 for a bad option or listen address (one line on stderr)."""
 
 
+def _serve_sww_bench(args: argparse.Namespace) -> int:
+    """`edgeperf sim bench -b sww01`: the virtual interface board and sww board, real time by default."""
+    from .bundled import sww_model, sww_samples
+    from .sim.launcher import VirtualSwwBenchProcess, serve_until_stopped
+
+    if args.kind != "bench":
+        raise ConfigError("sww01 runs behind the interface board: use `edgeperf sim bench -b sww01`")
+    card = sww_samples() / "sww01"
+    with VirtualSwwBenchProcess(model=Path(args.model) if args.model else sww_model(), card=card,
+                                time_scale=args.time_scale, monitor=args.monitor) as process:
+        print(f"interface board: {process.url} (sww01 board behind it; SD card {card})")
+        print(f"monitor: {process.event['monitor']} ({process.event['monitor_kind']})")
+        print("Ctrl-C or SIGTERM stops it", flush=True)
+        serve_until_stopped(process, "the sww bench")
+    return 0
+
+
 def cmd_sim(args: argparse.Namespace) -> int:
     """Start one simulated board on plain pty paths and keep it up for outside tools until Ctrl-C or SIGTERM."""
     from .sim.launcher import VirtualBenchProcess, VirtualBoardProcess, serve_until_stopped
@@ -484,6 +501,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from .sim.qemu import get_board as get_qemu_board
 
     bench = BENCHMARKS[args.benchmark]
+    if bench.streaming:
+        return _serve_sww_bench(args)
     model = Path(args.model) if args.model else bundled_model(bench.name)
     process: VirtualBoardProcess | QemuProcess
     if args.kind == "qemu":
