@@ -1,7 +1,7 @@
 """sww01 on the virtual bench: wall time per stream second, and whether the time scale moves any timestamp.
 
-Builds a seeded test stream (the official wake word mixed into noise every 24 s, one faint word and
-one decoy), plays it twice through `edgeperf.run` on the virtual sww bench at two time scales, and
+Builds a seeded synthetic stream (datasets/sww_synth.py: 50 wake words and 20 look-alikes in room
+noise, the audio the bundled model was trained on), plays it twice through `edgeperf.run` on the virtual sww bench at two time scales, and
 prints each run's wall time over the stream's length (target < 0.2 at the scaled setting) and the
 largest |difference| between the two runs' detection timestamps and PROCESSING edges in stream time
 (target 0 ms: the I2S sample clock, not the wall clock, places every edge).
@@ -20,19 +20,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 
-from edgeperf.bundled import reference_models_dir, sww_model  # noqa: E402
-from edgeperf.datasets.sww_stream import Placement, build_stream  # noqa: E402
+from edgeperf.bundled import sww_model  # noqa: E402
+from edgeperf.datasets.sww_synth import write_stream  # noqa: E402
 from edgeperf.results import ResultsFolder  # noqa: E402
 from edgeperf.rules.performance import PerformanceSettings  # noqa: E402
 from edgeperf.rules.progress import Progress  # noqa: E402
 from edgeperf.run import run_all  # noqa: E402
 from edgeperf.targets import Target  # noqa: E402
-
-
-def plan(length_s: float) -> tuple[Placement, ...]:
-    """A word every 24 s from 2 s on; the third is faint (a miss by design), the fifth a decoy (a false positive)."""
-    starts = [2.0 + 24.0 * k for k in range(int((length_s - 3.0) // 24.0) + 1)]
-    return tuple(Placement(t, gain=0.003 if k == 2 else 1.0, listed=k != 4) for k, t in enumerate(starts))
 
 
 def play(root: Path, scale: float, work: Path) -> tuple[dict, float]:
@@ -50,13 +44,11 @@ def main() -> int:
     parser.add_argument("--length", type=float, default=1200.0, help="stream length in seconds (default 1200)")
     parser.add_argument("--scale", type=float, default=0.05, help="time scale of the fast run (default 0.05)")
     parser.add_argument("--reference-scale", type=float, default=0.25, help="time scale of the comparison run")
+    parser.add_argument("--words", type=int, default=50, help="wake words in the stream (default 50, as the official)")
     args = parser.parse_args()
-    word = reference_models_dir() / "marvin_617de221_0.wav"
-    if not word.is_file():
-        raise SystemExit(f"{word} is missing: the stream is built from the official wake-word sample")
     with tempfile.TemporaryDirectory(prefix="sww-scale-") as tmp:
         work = Path(tmp)
-        build_stream(work / "sww01", word, "scale_test", args.length, plan(args.length))
+        write_stream(work / "sww01", "scale_test", 7, args.length, args.words, args.words * 2 // 5)
         fast, fast_wall = play(work, args.scale, work)
         slow, slow_wall = play(work, args.reference_scale, work)
     for label, stream, wall, scale in (("fast", fast, fast_wall, args.scale), ("reference", slow, slow_wall,

@@ -171,3 +171,14 @@ def test_a_negative_sww_delay_is_one_clear_error() -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["run", "-b", "sww01", "--sww-delay", "-1"])
     assert exit_.value.code == 2
+
+
+def test_default_run_plays_the_synthetic_stream_to_the_bundled_model(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the stream is built here at first use
+    run = _run(Target.virtual("sww01", time_scale=SCALE), tmp_path / "r")
+    assert not run.get("error"), run.get("error")
+    assert run["model"]["path"].endswith("models/sww01.tflite")
+    stream = run["performance"]["streams"][0]
+    assert stream["words"] == 4 and stream["true_positives"] >= 3 and stream["false_positives"] <= 1
+    assert not stream["warnings"]

@@ -56,19 +56,20 @@ def sww_model() -> Path:
                      f"is not in {official.parent}; pass --model PATH (int8 [1,30,1,40] -> int8 [1,3])")
 
 
+#: The stream built at first use for sww01 runs with no --dataset: (name, seed, seconds, wake words, look-alikes).
+SWW_STREAM = ("sww_synth_30s", 2026, 30.0, 4, 2)
+
+
 def sww_samples() -> Path:
-    """A dataset root holding `sww01/`: the bundled streams, else a test stream built (seeded, once) into the
-    user's cache from the official wake-word sample."""
+    """A dataset root holding `sww01/`: the bundled streams, else a synthetic test stream (datasets/sww_synth.py,
+    the audio the bundled model was trained on) built once, from a fixed seed, into the user's cache."""
     bundled = models_dir() / "samples"
     if (bundled / "sww01").is_dir():
         return bundled
-    from .datasets.sww_stream import build_stream
+    from .datasets.sww_synth import write_stream
 
-    word = reference_models_dir() / "marvin_617de221_0.wav"
-    if not word.is_file():
-        raise ModelError(f"no sww01 stream: models/samples/sww01 does not exist and {word} (the wake word to build a "
-                         "test stream from) is missing; pass --dataset ROOT holding sww01/*.json and its wav files")
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeperf" / "sww01-test"
-    if not (cache / "sww01" / "sww_test_stream.json").is_file():
-        build_stream(cache / "sww01", word)
+    name, seed, seconds, words, look_alikes = SWW_STREAM
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeperf" / f"sww01-{seed}"
+    if not (cache / "sww01" / f"{name}.json").is_file():
+        write_stream(cache / "sww01", name, seed, seconds, words, look_alikes)
     return cache

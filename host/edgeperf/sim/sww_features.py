@@ -1,8 +1,10 @@
 """The streaming-wakeword front end of the virtual sww board: one 40-value log filterbank row per audio frame.
 
 The reference firmware computes, for every 1024-sample frame (a 512-sample stride at 16 kHz), 40
-log mel filterbank energies and keeps the last 30 rows as the model's [1,30,1,40] input. This module
-follows the reference training pipeline's `lfbe` definition (written out in docs/virtual-bench.md):
+log mel filterbank energies and keeps the last 30 rows as the model's [1,30,1,40] input. This is
+`datasets.audio.sww_features` (what the bundled model was trained on) computed frame by frame as
+audio arrives, with its constants; it follows the reference training pipeline's `lfbe` definition
+(written out in docs/virtual-bench.md):
 pre-emphasis 1 - 2^-5 across frames (the sample before each frame is kept), a symmetric Hamming window, power spectrum |X|^2 / 1024,
 40 HTK-mel triangles over 0..8 kHz, 10*log10, then (dB + 52) / 64 clipped to [0, 1], quantized with
 the model's input scale and zero point, truncating toward zero as the reference evaluation does.
@@ -12,15 +14,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..datasets.audio import tf_mel_matrix
+from ..datasets.audio import (
+    SWW_FRAMES,
+    SWW_MEL_BINS,
+    SWW_POWER_OFFSET_DB,
+    SWW_PREEMPHASIS,
+    SWW_RATE,
+    SWW_STRIDE,
+    SWW_WINDOW,
+    tf_mel_matrix,
+)
 
-RATE = 16000
-FRAME = 1024
-STRIDE = 512
-MEL_BINS = 40
-ROWS = 30
-PREEMPHASIS = 1 - 2 ** -5
-POWER_OFFSET_DB = 52.0
+RATE = SWW_RATE
+FRAME = SWW_WINDOW
+STRIDE = SWW_STRIDE
+MEL_BINS = SWW_MEL_BINS
+ROWS = SWW_FRAMES
+PREEMPHASIS = SWW_PREEMPHASIS
+POWER_OFFSET_DB = SWW_POWER_OFFSET_DB
 RANGE_DB = 64.0
 
 _WINDOW = np.hamming(FRAME)
