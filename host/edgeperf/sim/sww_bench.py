@@ -27,7 +27,8 @@ from pathlib import Path
 
 from ..device.clock import DeviceClock
 from ..device.serial import SerialEndpoint
-from ..errors import SimulatorError
+from ..errors import EdgeperfError
+from ..modelinfo import inspect_model
 from ..processes import stop_process
 from .bench import MonitorPort
 from .board import watch_stdin
@@ -98,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         faults = SwwFaults([parse_fault(spec, "sww") for spec in args.fault])
     except ValueError as exc:
         raise SystemExit(f"--fault: {exc}") from None
+    try:
+        info = inspect_model(args.model)
+    except EdgeperfError as exc:
+        print(f"virtual sww bench: {exc}", file=sys.stderr)
+        return 2
+    if [t.shape for t in info.inputs] != [(1, 30, 1, 40)] or [t.shape[-1] for t in info.outputs] != [3]:
+        print(f"virtual sww bench: {args.model} is not an sww01 model (int8 [1,30,1,40] -> int8 [1,3])", file=sys.stderr)
+        return 2
     clock = DeviceTime(args.time_scale)
     monitored = args.monitor != "none"
     timeline = Timeline(PowerModel(idle_a=args.idle_ma / 1000, active_a=args.active_ma / 1000), clock=clock.now) \
@@ -136,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         stop_process(board)
         shutil.rmtree(workdir, ignore_errors=True)
     if board.returncode not in (0, None, -signal.SIGTERM):
-        raise SimulatorError(f"the virtual sww board exited with status {board.returncode}")
+        print(f"virtual sww bench: the virtual sww board exited with status {board.returncode}", file=sys.stderr)
+        return 2
     return 0
 
 
