@@ -106,7 +106,7 @@ def test_performance_run_scores_the_stream_against_its_truth(dataset: Path, tmp_
     assert "within 2 s after a word's end" in text
     report = write_report(tmp_path / "r").read_text()
     assert "sww_test_stream.wav" in report and "detections against the truth windows" in report
-    exported = export(tmp_path / "r", tmp_path / "sub", "open", "org", "virt")
+    exported = export(tmp_path / "r", tmp_path / "sub", "open", "org", "virt").written
     assert exported[0].parts[-2:] == ("sww", "performance") and (exported[0] / "results.txt").is_file()
     # A scaled and a less scaled run of the same stream give the same stream timestamps, to the ms and the tick.
     slower = _run(Target.virtual("sww01", model=MODEL, dataset=dataset, time_scale=SCALE * 3), tmp_path / "s")

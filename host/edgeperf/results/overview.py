@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 
+from .sww_report import streaming_headline
+
 ENTRIES = ("performance", "accuracy", "energy", "loadgen")
 
 
@@ -21,6 +23,9 @@ def is_quick(run: dict) -> bool:
 
 def headline(run: dict) -> str:
     """The run's key numbers in one line."""
+    for name in ("performance", "energy"):
+        if isinstance(run.get(name), dict) and run[name].get("kind") == "streaming":
+            return streaming_headline(run[name])
     if "performance" in run:
         perf = run["performance"]
         return f"{perf['median_throughput']['value']:.3f} inf./s, latency {perf['latency']['value']:.3f} ms"

@@ -77,3 +77,11 @@ def streaming_section(section: dict, context: dict | None = None) -> tuple[str, 
             f"</tr>{''.join(rows)}</table><ul>{rules}</ul><p>{html.escape(section['verdict'])}</p>")
     return body, images
 
+
+
+def streaming_headline(section: dict) -> str:
+    """One line per sww01 entry for the report's summary table: counts, duty cycle, throughput (and power)."""
+    return "; ".join(
+        f"{s['true_positives']}/{s['false_negatives']}/{s['false_positives']} TP/FN/FP, duty cycle "
+        f"{s['duty_cycle']['value']:.4f}, {s['throughput']['value']:.2f} inf./s"
+        + (f", {s['power_mw']['value']:.3f} mW" if s.get("power_mw") else "") for s in section["streams"])
