@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from edgeperf.benchmarks import get_benchmark
 from edgeperf.bundled import reference_models_dir
-from edgeperf.datasets.streams import read_truth
+from edgeperf.datasets.streams import StreamTruth, read_truth
 from edgeperf.datasets.sww_stream import Placement, build_stream
 from edgeperf.errors import DatasetError
 from edgeperf.results import ResultsFolder
@@ -22,7 +23,7 @@ from edgeperf.results.report import write_report
 from edgeperf.results.validate import check_document
 from edgeperf.rules.performance import PerformanceSettings
 from edgeperf.rules.progress import Progress
-from edgeperf.rules.streaming import StreamingSettings
+from edgeperf.rules.streaming import StreamingSettings, quality_check, score_stream
 from edgeperf.run import run_all
 from edgeperf.sim.launcher import VirtualSwwBenchProcess
 from edgeperf.streaming import duty_cycle, score_detections
@@ -182,3 +183,22 @@ def test_default_run_plays_the_synthetic_stream_to_the_bundled_model(tmp_path: P
     stream = run["performance"]["streams"][0]
     assert stream["words"] == 4 and stream["true_positives"] >= 3 and stream["false_positives"] <= 1
     assert not stream["warnings"]
+
+
+def _official(tmp_path: Path) -> StreamTruth:
+    windows = tuple((10.0 + 24 * k, 11.0 + 24 * k) for k in range(50))
+    return StreamTruth("long.wav", 16000, 1200.0, windows, tmp_path / "sww_long_test.json")
+
+
+@pytest.mark.parametrize("found, false, met", [(50, 8, True), (41, 0, False), (50, 9, False)])
+def test_quality_rule_on_the_official_stream(tmp_path: Path, found: int, false: int, met: bool) -> None:
+    stream = _official(tmp_path)
+    starts = [6400 + 3200 * k for k in range(37499)]  # PROCESSING every 32 ms from the first full frame (64 ms)
+    hits = [int((start + 1.5) * 1000) for start, _ in stream.windows_s[:found]]
+    extra = [int((22.0 + 24 * k) * 1000) for k in range(false)]  # between words, 24 s apart: never debounced
+    run = score_stream(stream, StreamingSettings(), [64, *sorted(hits + extra)], starts, [s + 1800 for s in starts],
+                       found + false)
+    assert (run.true_positives, run.false_negatives, run.false_positives) == (found, 50 - found, false)
+    assert run.official and not run.warnings and run.duty_cycle == pytest.approx(1800 / 3200)
+    quality = quality_check([run], get_benchmark("sww01"))
+    assert quality.met is met

@@ -16,6 +16,7 @@ from ..errors import DatasetError
 #: What the official long test holds: 50 wake words in 1200 s (`sww_long_test.json`).
 OFFICIAL_WORDS = 50
 OFFICIAL_LENGTH_S = 1200.0
+OFFICIAL_TRUTH = "sww_long_test.json"
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class StreamTruth:
 
     @property
     def official(self) -> bool:
-        """The 50-word, 1200 s stream the quality rule is written for."""
-        return len(self.windows_s) == OFFICIAL_WORDS and abs(self.length_s - OFFICIAL_LENGTH_S) < 1.0
+        """The 50-word, 1200 s stream of the official truth file, the one the quality rule is written for."""
+        return (self.truth_file.name == OFFICIAL_TRUTH and len(self.windows_s) == OFFICIAL_WORDS
+                and abs(self.length_s - OFFICIAL_LENGTH_S) < 1.0)
 
     @property
     def samples(self) -> int:
