@@ -226,10 +226,9 @@ def _dispatch(run: _Run, where: str | tuple[str, str]) -> None:
     if run.target.benchmark.streaming:
         from .run_sww import run_stream_target
 
-        wiring = run.target.energy
-        run_stream_target(run, run.target.benchmark, where, run.streams, run.streaming, wiring.monitor,
-                          wiring.voltage_v, wiring.edge, float(run.target.details.get("sim_time_scale", 1.0)),  # type: ignore[arg-type]
-                          run.target.recovery)
+        scale = run.target.details.get("sim_time_scale", 1.0)
+        run_stream_target(run, run.target.benchmark, where, run.streams, run.streaming, run.target.energy,
+                          float(scale) if isinstance(scale, int | float) else 1.0, run.target.recovery)
         return
     if run.mode is Mode.ENERGY:
         url, monitor = where if isinstance(where, tuple) else (where, run.target.energy.monitor)

@@ -6,6 +6,7 @@ DUT session, so it shares only the results plumbing with the other benchmarks.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from .rules.energy_rig import EnergyRig
 from .rules.progress import Progress
 from .rules.streaming import StreamingSettings, run_streaming
 from .rules.streaming_energy import MonitorStreamCapture
+from .targets import EnergyWiring
 
 
 class StreamingRun(Protocol):
@@ -49,20 +51,35 @@ def identify_sww(board: InterfaceBoard, bench: Benchmark, url: str) -> dict[str,
     return {"name": next(iter(name), ""), "profile": profile, "model": bench.name}
 
 
+def _powered_rig(monitor_spec: str, wiring: EnergyWiring, run: StreamingRun, policy: RecoveryPolicy) -> EnergyRig:
+    """The monitor, supplying the DUT. The DUT then boots for `wiring.boot_seconds` before anything is sent: the
+    interface board's passthrough waits forever for the m-ready of a DUT that cannot answer yet."""
+    rig = EnergyRig(monitor_spec, MonitorConfig(wiring.voltage_v, wiring.sample_rate_hz, wiring.edge), run.log.note,
+                    policy)
+    try:
+        rig.power_on()
+    except BaseException:
+        rig.close()
+        raise
+    time.sleep(wiring.boot_seconds)
+    return rig
+
+
 def run_stream_target(run: StreamingRun, bench: Benchmark, where: str | tuple[str, str | None],
-                      streams: list[StreamTruth], settings: StreamingSettings, wiring_monitor: str | None,
-                      voltage_v: float, edge: str, time_scale: float, policy: RecoveryPolicy) -> None:
+                      streams: list[StreamTruth], settings: StreamingSettings, wiring: EnergyWiring,
+                      time_scale: float, policy: RecoveryPolicy) -> None:
     """Interface board at the target's URL; a monitor (energy mode) from the bench or the wiring."""
-    url, monitor_spec = where if isinstance(where, tuple) else (where, wiring_monitor)
+    url, monitor_spec = where if isinstance(where, tuple) else (where, wiring.monitor)
     run.record.board["url"] = url
     if run.mode is Mode.ENERGY and not monitor_spec:
         raise ConfigError("sww01 energy mode needs a power monitor: --monitor lpm01a:/dev/ttyACM1 (or js220, ppk2 ...)")
     if run.mode is Mode.ACCURACY:
         raise ConfigError("sww01 is scored in performance and energy mode (every run plays the whole stream): "
                           "use --mode performance or --mode energy")
-    link = open_link(url, HOST_BAUD)
-    rig = None
+    rig = _powered_rig(monitor_spec, wiring, run, policy) if run.mode is Mode.ENERGY and monitor_spec else None
+    link = None
     try:
+        link = open_link(url, HOST_BAUD)
         manager = IoManager(link, run.log)
         run.record.io_manager = {"dialect": manager.identify(), "name": manager.name}
         if manager.dialect != "interface-board":
@@ -71,12 +88,7 @@ def run_stream_target(run: StreamingRun, bench: Benchmark, where: str | tuple[st
         manager.ensure_dut_baud(bench.baud_performance)
         board = InterfaceBoard(manager)
         run.record.board.update(identify_sww(board, bench, url))
-        capture = None
-        if run.mode is Mode.ENERGY:
-            assert monitor_spec is not None
-            rig = EnergyRig(monitor_spec, MonitorConfig(voltage_v, None, edge), run.log.note, policy)
-            rig.power_on()
-            capture = MonitorStreamCapture(rig)
+        capture = MonitorStreamCapture(rig) if rig is not None else None
         result = run_streaming(board, bench, streams, replace(settings, time_scale=time_scale), run.progress,
                                capture, capture.describe() if capture else None)
         run.record.result = result
@@ -86,4 +98,5 @@ def run_stream_target(run: StreamingRun, bench: Benchmark, where: str | tuple[st
             if rig is not None:
                 rig.close()
         finally:
-            link.close()
+            if link is not None:
+                link.close()

@@ -427,7 +427,9 @@ def _sww_target(cls: type[Target], workload: Workload, dataset: Path | str | Non
     root = Path(dataset) if dataset is not None else sww_samples()
     where = VirtualSwwBenchLocation(runs, root / workload.benchmark.name, time_scale, monitor, tuple(faults),
                                     timing_profile, tuple(timing), seed)
-    return cls(where, Workload(workload.benchmark, runs, root), EnergyWiring(io_manager=True, voltage_v=3.3))
+    # 3.3 V as devices_sww.yaml; no boot wait: the virtual sww board keeps running when the monitor cuts its supply.
+    return cls(where, Workload(workload.benchmark, runs, root), EnergyWiring(io_manager=True, voltage_v=3.3,
+                                                                            boot_seconds=0.0))
 
 
 @dataclass(frozen=True)
