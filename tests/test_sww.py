@@ -17,6 +17,7 @@ from edgeperf.bundled import reference_models_dir
 from edgeperf.datasets.streams import StreamTruth, read_truth
 from edgeperf.datasets.sww_stream import Placement, build_stream
 from edgeperf.errors import DatasetError
+from edgeperf.modelinfo import inspect_model
 from edgeperf.results import ResultsFolder
 from edgeperf.results.export import export
 from edgeperf.results.report import write_report
@@ -25,7 +26,9 @@ from edgeperf.rules.performance import PerformanceSettings
 from edgeperf.rules.progress import Progress
 from edgeperf.rules.streaming import StreamingSettings, quality_check, score_stream
 from edgeperf.run import run_all
+from edgeperf.sim.cost_model import CostModel
 from edgeperf.sim.launcher import VirtualSwwBenchProcess
+from edgeperf.sim.sww_board import FEATURE_CYCLES, SWW_CALIBRATION
 from edgeperf.streaming import duty_cycle, score_detections
 from edgeperf.targets import EnergyWiring, Target
 
@@ -177,12 +180,17 @@ def test_a_negative_sww_delay_is_one_clear_error() -> None:
 def test_default_run_plays_the_synthetic_stream_to_the_bundled_model(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the stream is built here at first use
-    run = _run(Target.virtual("sww01", time_scale=SCALE), tmp_path / "r")
+    run = _run(Target.virtual("sww01", time_scale=SCALE, timing_profile="ideal", clock_mhz=240.0), tmp_path / "r")
     assert not run.get("error"), run.get("error")
     assert run["model"]["path"].endswith("models/sww01.tflite")
     stream = run["performance"]["streams"][0]
     assert stream["words"] == 4 and stream["true_positives"] >= 3 and stream["false_positives"] <= 1
     assert not stream["warnings"]
+    # With the ideal profile every frame takes the cost model's time: the host's figures match it to a 10 us tick.
+    true_s = (CostModel(clock_mhz=240.0).latency_us(inspect_model(Path(run["model"]["path"]))) * SWW_CALIBRATION
+              + FEATURE_CYCLES / 240.0) / 1e6
+    assert abs(stream["mean_processing_s"]["value"] - true_s) <= 1e-5
+    assert stream["duty_cycle"]["value"] == pytest.approx(true_s / 0.032, abs=1e-5 / 0.032)
 
 
 def _official(tmp_path: Path) -> StreamTruth:

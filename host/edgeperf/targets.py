@@ -376,9 +376,13 @@ class VirtualSwwBenchLocation:
     timing: tuple[str, ...] = ()
     seed: int = 1
     baud: int = 115200
+    clock_mhz: float = 120.0
 
     def __post_init__(self) -> None:
         timing_profile(self.timing_profile, list(self.timing))
+        if not self.clock_mhz > 0:
+            raise ConfigError(f"the virtual board's core clock must be above 0 MHz, not {self.clock_mhz:g} "
+                              "(--sim-clock-mhz)")
         if self.time_scale < 0:
             raise ConfigError(f"--sim-time-scale must be 0 or more, not {self.time_scale:g}")
         if self.monitor not in ("none", *SIM_MONITORS):
@@ -398,7 +402,7 @@ class VirtualSwwBenchLocation:
             (f", emulated {self.monitor})" if self.monitor != "none" else ")")
 
     def details(self) -> dict[str, object]:
-        return {"kind": "virtual", "processor": VIRTUAL_PROCESSOR, "clock_mhz": 120.0, "io_manager": "interface-board",
+        return {"kind": "virtual", "processor": VIRTUAL_PROCESSOR, "clock_mhz": self.clock_mhz, "io_manager": "interface-board",
                 "sim_time_scale": self.scale, "sim_faults": list(self.faults), "sd_card": str(self.card),
                 **({"monitor": self.monitor} if self.monitor != "none" else {}),
                 **_timing_details(self.timing_profile, self.timing, self.seed)}
@@ -411,7 +415,7 @@ class VirtualSwwBenchLocation:
         """Yields the interface board's URL and the `NAME:URL` of the emulated monitor (None without one)."""
         from .sim.launcher import VirtualSwwBenchProcess
 
-        extra = ["--seed", str(self.seed), *_timing_args(self.timing_profile, self.timing),
+        extra = ["--seed", str(self.seed), "--clock-mhz", str(self.clock_mhz), *_timing_args(self.timing_profile, self.timing),
                  *[arg for spec in self.faults for arg in ("--fault", spec)]]
         bench = VirtualSwwBenchProcess(model=self.model, card=self.card, time_scale=self.scale, monitor=self.monitor,
                                        extra_args=extra)
@@ -421,12 +425,12 @@ class VirtualSwwBenchLocation:
 
 def _sww_target(cls: type[Target], workload: Workload, dataset: Path | str | None, monitor: str,
                 time_scale: float, faults: Sequence[str], timing_profile: str, timing: Sequence[str],
-                seed: int) -> Target:
+                seed: int, clock_mhz: float = 120.0) -> Target:
     """The virtual sww bench for a streaming workload, with the default model and test stream when none is given."""
     runs = workload.model or sww_model()
     root = Path(dataset) if dataset is not None else sww_samples()
     where = VirtualSwwBenchLocation(runs, root / workload.benchmark.name, time_scale, monitor, tuple(faults),
-                                    timing_profile, tuple(timing), seed)
+                                    timing_profile, tuple(timing), seed, clock_mhz=clock_mhz)
     # 3.3 V as devices_sww.yaml; no boot wait: the virtual sww board keeps running when the monitor cuts its supply.
     return cls(where, Workload(workload.benchmark, runs, root), EnergyWiring(io_manager=True, voltage_v=3.3,
                                                                             boot_seconds=0.0))
@@ -533,7 +537,8 @@ class Target:
         workload = Workload.of(benchmark, model, dataset)
         bench = workload.benchmark
         if bench.streaming:
-            return _sww_target(cls, workload, dataset, "none", time_scale, faults, timing_profile, timing, seed or 1)
+            return _sww_target(cls, workload, dataset, "none", time_scale, faults, timing_profile, timing, seed or 1,
+                               clock_mhz)
         runs = workload.model or bundled_model(bench.name)
         where = VirtualBoardLocation(runs, _board_profile(bench, model), baud or bench.baud_performance,
                                      time_scale, clock_mhz, tuple(faults), fault_seed, timing_profile, tuple(timing),
