@@ -47,9 +47,10 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _run(target: Target, folder: Path, mode: str = "performance", delay: float = 2.0) -> dict:
+def _run(target: Target, folder: Path, mode: str = "performance",
+         settings: StreamingSettings | None = None) -> dict:
     document = run_all([target], mode, PerformanceSettings(), ResultsFolder.create(folder), Progress(),
-                       streaming=StreamingSettings(delay_s=delay))
+                       streaming=settings or StreamingSettings())
     check_document(json.loads((folder / "results.json").read_text()), folder / "results.json")
     return document["runs"][0]
 
@@ -154,7 +155,7 @@ def test_lost_audio_frame_and_lost_detection_edge_are_reported(dataset: Path, tm
 def test_stalled_interface_board_is_an_error_not_a_score(tmp_path: Path) -> None:
     build_stream(tmp_path / "d" / "sww01", WORD, "short", 4.0, (Placement(1.0),))  # a short stream: a short timeout
     run = _run(Target.virtual("sww01", model=MODEL, dataset=tmp_path / "d", time_scale=SCALE, faults=["stall:1"]),
-               tmp_path / "r")
+               tmp_path / "r", settings=StreamingSettings(play_margin_s=0.0))
     assert "performance" not in run
     assert run["error"].startswith("DeviceError: the interface board did not finish playing short.wav")
 
