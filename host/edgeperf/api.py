@@ -24,7 +24,16 @@ from .errors import ConfigError, ResultError, RunFailed
 from .golden import parse_runtimes
 from .modes import Mode
 from .results import ResultsFolder
-from .results.records import AccuracyResult, EnergyResult, PerformanceResult, RuleCheck, RuleResult, RunRecord
+from .results.records import (
+    AccuracyResult,
+    EnergyResult,
+    PerformanceResult,
+    RuleCheck,
+    RuleResult,
+    RunRecord,
+    StreamingResult,
+    StreamRun,
+)
 from .results.schema import Document
 from .rules.energy import EnergySettings
 from .rules.performance import PerformanceSettings
@@ -220,6 +229,12 @@ class RunResult:
         """Median average power over the energy windows in milliwatts."""
         result: EnergyResult = self._rule(EnergyResult, "power")
         return result.median_power_mw
+
+    @property
+    def streams(self) -> list[StreamRun]:
+        """sww01: each stream played, with its TP/FN/FP, duty cycle, estimated throughput (and power, energy mode)."""
+        result: StreamingResult = self._rule(StreamingResult, "streams (it is not a streaming benchmark)")
+        return result.streams
 
     @property
     def checks(self) -> list[RuleCheck]:
