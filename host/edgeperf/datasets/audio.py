@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import wave
 from pathlib import Path
 
@@ -121,6 +122,20 @@ SWW_RATE, SWW_WINDOW, SWW_STRIDE, SWW_MEL_BINS, SWW_FRAMES = 16000, 1024, 512, 4
 SWW_PREEMPHASIS, SWW_POWER_OFFSET_DB = 1 - 2 ** -5, 52.0
 
 
+@functools.cache
+def _sww_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The Hamming window and the mel matrix, built once: the virtual board calls sww_rows for every frame."""
+    return np.hamming(SWW_WINDOW), tf_mel_matrix(SWW_WINDOW // 2 + 1, SWW_RATE, SWW_MEL_BINS, 0.0, SWW_RATE / 2)
+
+
+def sww_rows(emphasised_frames: np.ndarray) -> np.ndarray:
+    """Feature rows of pre-emphasised 1024-sample frames: Hamming window, power, 40 mels, dB, scaled to [0, 1]."""
+    window, mel_matrix = _sww_tables()
+    power = np.abs(np.fft.rfft(emphasised_frames * window, axis=-1)) ** 2 / SWW_WINDOW
+    mel = power @ mel_matrix
+    return np.clip((10 * np.log10(np.maximum(mel, 1e-30)) + SWW_POWER_OFFSET_DB) / 64.0, 0.0, 1.0)
+
+
 def sww_features(samples: np.ndarray) -> np.ndarray:
     """(frames, 40) features in [0, 1] of 16 kHz audio in [-1, 1): one row per 1024-sample frame every 512.
 
@@ -129,8 +144,4 @@ def sww_features(samples: np.ndarray) -> np.ndarray:
     [0, 1]: the training pipeline and the reference firmware's front end of the sww01 benchmark.
     """
     emphasised = samples - SWW_PREEMPHASIS * np.concatenate([[0.0], samples[:-1]])
-    frames = _frames(emphasised, SWW_WINDOW, SWW_STRIDE) * np.hamming(SWW_WINDOW)
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / SWW_WINDOW
-    mel = power @ tf_mel_matrix(power.shape[1], SWW_RATE, SWW_MEL_BINS, 0.0, SWW_RATE / 2)
-    db = 10 * np.log10(np.maximum(mel, 1e-30))
-    return np.clip((db + SWW_POWER_OFFSET_DB) / 64.0, 0.0, 1.0)
+    return sww_rows(_frames(emphasised, SWW_WINDOW, SWW_STRIDE))

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeperfError
+from ..modelinfo import ModelInfo
 from ..runtimes import TflmRunner
 from .cost_model import CostModel
 from .sww_features import FRAME, RATE, STRIDE, FeatureBuffer
@@ -49,6 +50,15 @@ FEATURE_CYCLES = 60_000
 #: (duty cycle 0.559 of a 32 ms frame = 17.9 ms per frame at 120 MHz with the official model).
 SWW_CALIBRATION = 0.29
 FW_VERSION = "MLPerf Tiny Firmware V0.1.0"
+
+
+def inference_ns(info: ModelInfo, clock_mhz: float) -> float:
+    """The model's share of one frame's processing on the virtual sww board (the front end comes on top)."""
+    return CostModel(clock_mhz=clock_mhz).latency_us(info) * 1000 * SWW_CALIBRATION
+
+
+def feature_ns(clock_mhz: float) -> float:
+    return FEATURE_CYCLES / clock_mhz * 1000
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -224,13 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         if runner.input.shape != (1, 30, 1, 40) or runner.output.shape[-1] != 3:
             raise EdgeperfError(f"{args.model} takes {runner.input.shape} -> {runner.output.shape}; an sww01 model "
                                 "takes int8 [1,30,1,40] and gives int8 [1,3]")
-        cost = CostModel(clock_mhz=args.clock_mhz)
-        base_ns = cost.latency_us(runner.info) * 1000 * SWW_CALIBRATION
-        timing = TimingModel(timing_profile(args.timing_profile, args.timing), base_ns, args.seed)
+        timing = TimingModel(timing_profile(args.timing_profile, args.timing), inference_ns(runner.info, args.clock_mhz),
+                             args.seed)
     except EdgeperfError as exc:
         print(f"virtual sww board: {exc}", file=sys.stderr)
         return 2
-    core = SwwCore(runner, timing, FEATURE_CYCLES / args.clock_mhz * 1000)
+    core = SwwCore(runner, timing, feature_ns(args.clock_mhz))
     uart = socket.socket(fileno=args.uart_fd)
     i2s = socket.socket(fileno=args.i2s_fd)
     try:

@@ -14,16 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..datasets.audio import (
-    SWW_FRAMES,
-    SWW_MEL_BINS,
-    SWW_POWER_OFFSET_DB,
-    SWW_PREEMPHASIS,
-    SWW_RATE,
-    SWW_STRIDE,
-    SWW_WINDOW,
-    tf_mel_matrix,
-)
+from ..datasets.audio import SWW_FRAMES, SWW_MEL_BINS, SWW_PREEMPHASIS, SWW_RATE, SWW_STRIDE, SWW_WINDOW, sww_rows
 
 RATE = SWW_RATE
 FRAME = SWW_WINDOW
@@ -31,20 +22,13 @@ STRIDE = SWW_STRIDE
 MEL_BINS = SWW_MEL_BINS
 ROWS = SWW_FRAMES
 PREEMPHASIS = SWW_PREEMPHASIS
-POWER_OFFSET_DB = SWW_POWER_OFFSET_DB
-RANGE_DB = 64.0
-
-_WINDOW = np.hamming(FRAME)
-_MEL = tf_mel_matrix(FRAME // 2 + 1, RATE, MEL_BINS, 0.0, RATE / 2)
 
 
 def frame_row(samples: np.ndarray, previous: int = 0) -> np.ndarray:
     """Float features in [0, 1] of one frame of int16 samples (1024 of them); `previous` is the sample before it."""
     audio = samples.astype(np.float64) / 32768.0
     emphasised = audio - PREEMPHASIS * np.concatenate(([previous / 32768.0], audio[:-1]))
-    power = np.abs(np.fft.rfft(emphasised * _WINDOW)) ** 2 / FRAME
-    mel = np.maximum(power @ _MEL, 1e-30)
-    return np.clip((10.0 * np.log10(mel) + POWER_OFFSET_DB) / RANGE_DB, 0.0, 1.0)
+    return sww_rows(emphasised)
 
 
 class FeatureBuffer:
