@@ -94,6 +94,8 @@ def print_summary(console: Console, document: Document) -> None:
     """One table of the key numbers per benchmark, with the rule verdict; then any link or board faults."""
     _print_tables(console, document)
     for run in document["runs"]:
+        if run.get("board", {}).get("timing_note"):
+            console.print(f"{run['benchmark']}: {run['board']['timing_note']}", markup=False, highlight=False)
         faults = fault_summary(run.get("session"))
         if faults:
             console.print(f"[yellow]{run['benchmark']}: {faults}[/yellow]", highlight=False)

@@ -24,8 +24,10 @@ from ..datasets import DatasetFile
 from ..dut import DutSession, UploadTiming
 from ..errors import ConfigError, DeviceError
 from ..protocol.eembc import InferReply, parse_lap
+from ..results.layers import LayerProfile
 from ..results.records import PerformanceResult, RuleCheck, Window
 from . import mlperf_tiny as rules
+from .layers import profile_layers, supports_layers
 from .measure import (
     WARMUP_FACTOR,
     Bracketed,
@@ -55,6 +57,8 @@ class PerformanceSettings(rules.WindowSettings):
     clock_tolerance: float = 0.02
     #: Extra probe loops at the final count: the run's own measure of its spread.
     probe_repeats: int = 3
+    #: After the windows, time every operator (`layers`, protocols/extensions) if the board supports it.
+    layers: bool = False
 
     @classmethod
     def quick(cls) -> PerformanceSettings:
@@ -175,10 +179,27 @@ def run_performance(session: DutSession, benchmark: Benchmark, files: list[Datas
         iterations, expected_us = window.iterations, window.elapsed_us / window.iterations
         progress.advance()
     median = statistics.median(w.throughput for w in windows)
+    layers = None
+    if settings.layers:
+        layers = _layer_profile(session, benchmark.window(chosen[-1].read()), iterations, expected_us, settings,
+                                model_path, progress, notes)
     measured = [rules.MeasuredWindow(w.index, w.file, w.seconds, w.iterations) for w in windows]
     checks = rules.window_checks(measured, [f.path.name for f in files], settings.profile == "quick",
                                  model_md5(model_path) if model_path else None, benchmark.reference_md5,
                                  timing=RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer"))
     return PerformanceResult(benchmark=benchmark.name, settings=asdict(settings), probe_latency_us=latency_us,
                              iterations=iterations, windows=windows, median_throughput=median,
-                             latency_ms=1000.0 / median, checks=checks, notes=notes)
+                             latency_ms=1000.0 / median, checks=checks, notes=notes,
+                             layers=layers.to_dict() if layers else None)
+
+
+def _layer_profile(session: DutSession, data: bytes, iterations: int, expected_us: float,
+                   settings: PerformanceSettings, model_path: Path | None, progress: Progress,
+                   notes: list[str]) -> LayerProfile | None:
+    """The per-operator profile over one window's count, or a note saying why there is none."""
+    if not supports_layers(session):
+        notes.append("per-layer profile asked for, but the board does not announce m-ext-[edgeperf-layers-1]")
+        return None
+    progress.status(f"per-layer profile: {iterations} inferences")
+    return profile_layers(session, data, iterations, settings.deadline.seconds(iterations, 0, expected_us),
+                          model_path)
