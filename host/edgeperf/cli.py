@@ -438,11 +438,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 @_reads_results
 def cmd_compare(args: argparse.Namespace) -> int:
     from .results.compare import compare, comparison_table, lost_runs
+    from .results.layers import layer_diff_tables
+    from .results.report import load_document
 
     folders = [Path(p) for p in args.results]
     rows = compare(folders, args.min_change / 100)
     console = make_console()
     console.print(comparison_table(rows, len(folders)))
+    for table in layer_diff_tables([load_document(folder) for folder in folders]):
+        console.print(table)
     for i, folder in enumerate(folders, start=1):
         console.print(f"run {i}: {folder}")
     lost = lost_runs(folders)

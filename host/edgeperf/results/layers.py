@@ -186,3 +186,23 @@ def memory_lines(memory: Document | None) -> list[str]:
     out.append(f"tensor arena used: {arena} B ({memory.get('arena_source')})" if arena is not None
                else f"tensor arena used: unknown ({memory.get('arena_source')})")
     return out
+
+
+def layer_diff_tables(documents: list[Document]) -> list[Table]:
+    """For each benchmark profiled in the first document and a later one: its operators side by side."""
+    tables = []
+    first = {run["benchmark"]: profile_of(run) for run in documents[0]["runs"]}
+    for number, document in enumerate(documents[1:], start=2):
+        for run in document["runs"]:
+            before, after = first.get(run["benchmark"]), profile_of(run)
+            if not before or not after:
+                continue
+            table = Table(title=f"{run['benchmark']}: per-layer profile, run 1 -> run {number}")
+            for column in ("#", "operator", "run 1 us", f"run {number} us", "change"):
+                table.add_column(column, justify="left" if column == "operator" else "right")
+            for row in diff_layers(before, after):
+                table.add_row(str(row.index), row.op, "-" if row.before_us is None else f"{row.before_us:.1f}",
+                              "-" if row.after_us is None else f"{row.after_us:.1f}",
+                              "-" if row.change is None else f"{100 * row.change:+.1f} %")
+            tables.append(table)
+    return tables

@@ -96,8 +96,6 @@ def elf_path(board: QemuBoard, model: str, build_dir: Path | None = None) -> Pat
 
 def build_firmware(board: QemuBoard, build_dir: Path | None = None) -> Path:
     """Configure (once) and build the board's firmware with CMake; returns the build directory."""
-    _require("cmake", "cmake")
-    _require("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
     root = source_root()
     build_dir = build_dir or default_build_dir(board)
     try:
@@ -105,6 +103,8 @@ def build_firmware(board: QemuBoard, build_dir: Path | None = None) -> Path:
     except OSError as exc:
         raise ConfigError(f"cannot create the firmware build directory {build_dir}: {exc}; set {CACHE_ENV} to a "
                           "writable directory") from exc
+    _require("cmake", "cmake")
+    _require("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
     steps = []
     if not (build_dir / "CMakeCache.txt").is_file():
         steps.append(["cmake", "-S", str(root / "firmware"), "-B", str(build_dir), f"-DEE_BOARD={board.name}",
