@@ -111,8 +111,8 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_profile_command_table_sums_to_the_measured_latency(tmp_path):
     """Acceptance: `edgeperf profile -b kws01` on the virtual board; the per-layer sum is the latency within 1 %."""
     results = tmp_path / "res"
-    proc = _cli("profile", "-b", "kws01", "--quick", "--sim-time-scale", "0", "--sim-profile", "ideal",
-                "--results", str(results), cwd=tmp_path)
+    # The default (realistic) timing model: every window runs at its own speed, the profile is the median one's.
+    proc = _cli("profile", "-b", "kws01", "--quick", "--sim-time-scale", "0", "--results", str(results), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run = json.loads((results / "results.json").read_text())["runs"][0]
     perf, profile = run["performance"], run["performance"]["layers"]
@@ -132,10 +132,19 @@ def test_profile_command_table_sums_to_the_measured_latency(tmp_path):
     page = (results / "report.html").read_text()
     assert "Per-layer profile" in page and 'alt="time per operator"' in page and "tensor arena used" in page
 
-    faster = tmp_path / "faster"
-    proc = _cli("profile", "-b", "kws01", "--quick", "--sim-time-scale", "0", "--sim-profile", "ideal",
-                "--sim-clock-mhz", "150", "--results", str(faster), "-q", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    window = perf["windows"][profile["window"] - 1]
+    assert window["throughput"] == perf["median_throughput"]["value"]
+
+
+def test_compare_diffs_two_profiles_layer_by_layer(tmp_path):
+    runs = {}
+    for mhz in ("120", "150"):
+        runs[mhz] = tmp_path / mhz
+        proc = _cli("profile", "-b", "kws01", "--quick", "--sim-time-scale", "0", "--sim-profile", "ideal",
+                    "--sim-clock-mhz", mhz, "--results", str(runs[mhz]), "-q", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    results, faster = runs["120"], runs["150"]
+    profile = json.loads((results / "results.json").read_text())["runs"][0]["performance"]["layers"]
     compared = _cli("compare", str(results), str(faster), cwd=tmp_path)
     assert compared.returncode == 0, compared.stdout + compared.stderr
     assert "per-layer profile, run 1 -> run 2" in compared.stdout
@@ -168,3 +177,25 @@ def test_run_switches_the_virtual_board_protocol(tmp_path, protocol, uploads):
     run = json.loads((results / "results.json").read_text())["runs"][0]
     assert run["board"]["sim_protocol"] == protocol
     assert (run["session"]["binary_uploads"] >= 5) is uploads
+
+
+def test_profile_comes_from_the_median_window_or_the_nearest_profiled_one():
+    from edgeperf.protocol.extensions import LayerTime, LayerTimes
+    from edgeperf.results.records import Window
+    from edgeperf.rules.layers import median_profile
+
+    def window(index: int, elapsed_us: int) -> Window:
+        return Window(index=index, file="f", iterations=10, warmups=0, t0_us=0, t1_us=elapsed_us,
+                      elapsed_us=elapsed_us, throughput=10 / (elapsed_us / 1e6), results=[], upload_seconds=0.0,
+                      runtime_met=True)
+
+    windows = [window(1, 1_000_000), window(2, 1_100_000), window(3, 1_050_000)]
+    times = {i: LayerTimes(10, [LayerTime(0, "ADD", w.elapsed_us)]) for i, w in enumerate(windows, start=1)}
+    median = windows[2].throughput
+    notes: list[str] = []
+    profile = median_profile(windows, times, median, None, notes)
+    assert profile is not None and profile.window == 3 and profile.sum_us == profile.loop_latency_us == 105_000
+    del times[3]
+    profile = median_profile(windows, times, median, None, notes)
+    assert profile is not None and profile.window in (1, 2) and any("nearest the median" in n for n in notes)
+    assert median_profile(windows, {}, median, None, notes) is None

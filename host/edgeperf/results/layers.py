@@ -35,13 +35,15 @@ class LayerProfile:
     """`layers` after one timed loop of `iterations` inferences, and that loop's own latency."""
 
     iterations: int
-    #: (t1 - t0) / iterations of the loop the operator times come from.
+    #: (t1 - t0) / iterations of the window the operator times come from.
     loop_latency_us: float
     layers: list[Layer] = field(default_factory=list)
     #: Operators the board ran but could not record (its table was full): the sum is then partial.
     unrecorded: int = 0
     #: Why shapes and MACs are missing, when they are (no model file, or its operators differ).
     note: str | None = None
+    #: The performance window the times come from (the median one).
+    window: int | None = None
 
     @property
     def sum_us(self) -> float:
@@ -94,7 +96,7 @@ def profile_lines(run: Document) -> list[str]:
     clock = run.get("board", {}).get("clock_mhz")
     head = (f"  Per-layer profile ({profile['iterations']} inferences; sum {profile['sum_us'] / 1000:.3f} ms, "
             f"loop latency {profile['loop_latency_us'] / 1000:.3f} ms):")
-    out = [head]
+    out = [head.replace("Per-layer profile (", f"Per-layer profile (window {profile.get('window')}, ")]
     for row in layer_rows(profile, clock):
         mpc = f"{row.macs_per_cycle:6.2f} MACs/cycle" if row.macs_per_cycle is not None else ""
         out.append(f"    {row.index:3d} {row.op:<20} {row.shape:<14} {row.us:12.1f} us {row.percent:6.2f} % {mpc}")
@@ -147,7 +149,7 @@ def print_profiles(console: Console, document: Document) -> None:
             latency = run["performance"]["latency"]["value"]
             console.print(f"{run['benchmark']}: operator sum {profile['sum_us'] / 1000:.3f} ms per inference = "
                           f"{100 * profile['sum_us'] / 1000 / latency:.2f} % of the run's latency ({latency:.3f} ms, "
-                          "median of its windows; the profile's loop is one more window)", markup=False,
+                          f"1000 / median throughput; the profile is window {profile.get('window')}'s)", markup=False,
                           highlight=False, soft_wrap=True)
             if profile.get("note"):
                 console.print(f"note: {profile['note']}", markup=False, highlight=False)
@@ -160,7 +162,7 @@ def print_profiles(console: Console, document: Document) -> None:
 
 def layer_table(benchmark: str, profile: Document, clock_mhz: float | None, timing_note: str | None) -> Table:
     """One profile as a rich table whose last row is the sum against the loop's latency."""
-    title = f"{benchmark}: per-layer profile ({profile['iterations']} inferences)"
+    title = f"{benchmark}: per-layer profile (window {profile.get('window')}, {profile['iterations']} inferences)"
     table = Table(title=title, caption=timing_note)
     for column in ("#", "operator", "output shape", "us", "% of total", "MACs/cycle"):
         table.add_column(column, justify="right" if column not in ("operator", "output shape") else "left")

@@ -1,7 +1,10 @@
-"""The per-operator profile: one timed loop, then `layers` (protocols/extensions), joined with the model file.
+"""The per-operator profile: `layers` (protocols/extensions) after every performance window, joined with the
+model file; the profile kept is the one of the window whose throughput is the run's median.
 
-It runs after the performance windows on a board that announced `edgeperf-layers-1`, through
-`DutSession.measure`, so a fault discards the loop and its layer times together.
+So the operator times sum to the very latency the run reports (1000 / median throughput), not to
+one more loop with its own jitter. `layers` is idempotent: a garbled reply is asked again. A
+window whose table does not cover it (the board was reset in between, or the reply never came
+intact) gives no profile; the nearest window to the median that has one is used, and a note says so.
 """
 
 from __future__ import annotations
@@ -9,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..dut import DutSession
-from ..errors import ModelError, ProtocolError
+from ..errors import DeviceError, LinkError, ModelError, ProtocolError
 from ..modelinfo import inspect_model
-from ..protocol.extensions import LAYERS, LayerTimes, extensions, parse_layers
+from ..protocol.extensions import LAYERS, LayerTimes, extensions
 from ..results.layers import Layer, LayerProfile
+from ..results.records import Window
 
 
 def supports_layers(session: DutSession) -> bool:
@@ -20,28 +24,41 @@ def supports_layers(session: DutSession) -> bool:
     return LAYERS in extensions(session.client.profile_lines)
 
 
-def profile_layers(session: DutSession, data: bytes, iterations: int, timeout: float,
-                   model_path: Path | None) -> LayerProfile:
-    """`infer iterations 0` on `data`, then `layers`: each operator's time per inference, with shapes and MACs."""
-    def body() -> tuple[float, LayerTimes]:
-        if not session.loaded:
-            session.upload(data)
-        reply = session.infer(iterations, 0, timeout)
-        times = parse_layers(session.client.command("layers", session.command_timeout))
-        if times.iterations != iterations:
-            raise ProtocolError(f"'layers' reports {times.iterations} inferences after 'infer {iterations} 0'")
-        return reply.elapsed_us / iterations, times
+def window_layers(session: DutSession, window: Window, notes: list[str]) -> LayerTimes | None:
+    """The board's operator times right after `window`, if they cover exactly its inferences."""
+    try:
+        times = session.layers()
+    except (ProtocolError, LinkError, DeviceError) as exc:
+        notes.append(f"window {window.index}: no per-layer times ({exc})")
+        return None
+    if times.iterations != window.iterations:
+        notes.append(f"window {window.index}: 'layers' covers {times.iterations} inferences, not the window's "
+                     f"{window.iterations} (the board was reset or re-measured): not used")
+        return None
+    return times
 
-    (loop_us, times), _ = session.measure("layer profile", body)
-    layers = [Layer(t.index, t.op, t.total_us / times.iterations) for t in times.layers]
+
+def median_profile(windows: list[Window], times: dict[int, LayerTimes], median: float, model_path: Path | None,
+                   notes: list[str]) -> LayerProfile | None:
+    """The profile of the median window (or of the profiled window nearest to it)."""
+    profiled = [w for w in windows if w.index in times]
+    if not profiled:
+        notes.append("per-layer profile: no window's operator times could be read")
+        return None
+    window = min(profiled, key=lambda w: abs(w.throughput - median))
+    if window.throughput != median:
+        notes.append(f"per-layer profile from window {window.index}, the profiled window nearest the median")
+    got = times[window.index]
+    layers = [Layer(t.index, t.op, t.total_us / got.iterations) for t in got.layers]
     layers, note = _with_model(layers, model_path)
-    return LayerProfile(times.iterations, loop_us, layers, times.unrecorded, note)
+    return LayerProfile(got.iterations, window.elapsed_us / window.iterations, layers, got.unrecorded, note,
+                        window.index)
 
 
 def _with_model(layers: list[Layer], model_path: Path | None) -> tuple[list[Layer], str | None]:
     """Output shapes and MACs from the model file, when its operators are the ones the board ran."""
     if model_path is None:
-        return layers, "no model file given: output shapes and MACs unknown (pass --model)"
+        return layers, "no model file: output shapes and MACs unknown"
     try:
         ops = inspect_model(model_path).ops
     except ModelError as exc:
