@@ -183,7 +183,7 @@ _NOT_RUN_OPTIONS = frozenset({"command", "func", "golden_default", "resume", "re
 #: re-plugged at another port); the journal's board check still refuses a different board behind them.
 _WHERE_OPTIONS = frozenset({"port", "target", "labgrid_place", "labgrid_coordinator", "labgrid_reserve", "no_reset",
                             "parallel", "max_recoveries", "query_timeout", "sim_time_scale", "sim_fault",
-                            "sim_fault_seed"})
+                            "sim_fault_seed", "sim_protocol"})
 
 
 def _recorded(name: str, value: object) -> object:

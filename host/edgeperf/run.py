@@ -102,7 +102,8 @@ def _check_board(identity: Identity, bench: Benchmark, url: str, mode: Mode) -> 
 
 #: Board facts that say how this run reaches and drives the board, not what it computes or how fast:
 #: a resumed run may differ in them (a board re-plugged at another port, the faults injected on a virtual one).
-_DRIVING_DETAILS = frozenset({"url", "description", "sim_time_scale", "sim_faults", "sim_fault_seed"})
+_DRIVING_DETAILS = frozenset({"url", "description", "sim_time_scale", "sim_faults", "sim_fault_seed",
+                              "sim_protocol", "firmware_elf"})
 
 
 def _on_board(run: _Run, url: str, measure: Callable[[DutSession], None]) -> None:
