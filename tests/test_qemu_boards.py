@@ -4,6 +4,7 @@ sequence, and give identical device timings in two `edgeperf run --board` runs."
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -22,7 +23,9 @@ from system_tools import require_tools
 
 BOARDS = list(QEMU_BOARDS.values())
 # Vectors that need a different build: the name (vendor string) and an energy-mode build.
-QEMU_VECTORS = [transcripts.load(p) for p in firmware_vectors()
+#: Where the QEMU ports' replies differ from the native build's (their profile says device time is emulated).
+QEMU_OWN = REPO / "firmware" / "tests" / "vectors" / "qemu"
+QEMU_VECTORS = [transcripts.load(QEMU_OWN / p.name if (QEMU_OWN / p.name).is_file() else p) for p in firmware_vectors()
                 if p.stem not in ("name", "energy_mode_boot_and_timestamp")]
 
 
@@ -157,3 +160,49 @@ def test_binary_protocol_in_qemu(qemu_builds: Path):
             assert session.infer(1, 0, timeout=30).results == [float(f"{v:0.3f}") for v in first.values]
         finally:
             session.link.close()
+
+
+def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "host"), "COLUMNS": "200", "EDGEPERF_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def test_profile_on_qemu_times_layers_reads_the_elf_and_says_emulated(tmp_path: Path):
+    """`edgeperf profile --board`: the C layer table on an emulated Cortex-M4, flash/RAM from the ELF the host
+    built (in the cache, not the checkout), and the emulated-timing note wherever the latency is printed."""
+    require_tools("cmake", "make", "arm-none-eabi-gcc", "newlib", "qemu-system-arm")
+    from edgeperf.sim.qemu import EMULATED_NOTE
+
+    results, cache = tmp_path / "res", tmp_path / "cache"
+    proc = _cli("profile", "--board", "qemu-mps2-an386", "-b", "kws01", "--quick", "--results", str(results),
+                cache=cache)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run = json.loads((results / "results.json").read_text())["runs"][0]
+    elf = Path(run["memory"]["elf"])
+    assert elf.is_relative_to(cache) and elf.is_file()
+    size = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True, check=True)
+    text, data, bss = (int(x) for x in size.stdout.splitlines()[1].split()[:3])
+    assert (run["memory"]["flash_bytes"], run["memory"]["ram_bytes"]) == (text + data, data + bss)
+    profile = run["performance"]["layers"]
+    assert [layer["op"] for layer in profile["layers"]] == ["SYNTHETIC_MAC"] * 12
+    # Timed by the firmware's SysTick counter: the operators hold almost all of the loop, never more.
+    assert 0.95 < profile["sum_us"] / profile["loop_latency_us"] <= 1.0
+    assert run["board"]["extensions"]["timing"] == "emulated-icount"
+    assert EMULATED_NOTE in proc.stdout and "SYNTHETIC_MAC" in proc.stdout and "flash" in proc.stdout
+    assert EMULATED_NOTE in (results / "results.txt").read_text()
+    assert _cli("report", str(results), cache=cache).returncode == 0
+    assert html.escape(EMULATED_NOTE) in (results / "report.html").read_text()
+
+
+def test_emulated_note_reaches_a_run_over_port(tmp_path: Path, qemu_builds: Path):
+    """A QEMU board reached with --port: the host learns from `profile` that its time is emulated."""
+    from edgeperf.facts import EMULATED_PORT_NOTE
+
+    board = QEMU_BOARDS["qemu-mps3-an547"]
+    with QemuProcess(board, firmware_elf(board, "ad01", qemu_builds / board.name)) as qemu:
+        proc = _cli("run", "--port", qemu.url, "-b", "ad01", "--quick", "--results", str(tmp_path / "res"),
+                    cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert EMULATED_PORT_NOTE in proc.stdout
+    assert EMULATED_PORT_NOTE in (tmp_path / "res" / "results.txt").read_text()

@@ -70,10 +70,22 @@ static int load(void *ctx, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* Fails after 64 calls per input, so a fuzzed `infer 4000000000` ends quickly. */
+static ee_layers g_layers;
+
+/* Fails after 64 calls per input, so a fuzzed `infer 4000000000` ends quickly. Each call times
+ * (g_calls % 7) operators, some nested, so `layers` sees changing, sometimes over-full tables. */
 static int infer(void *ctx)
 {
+    uint32_t op, ops = (g_calls % 7u) * (g_calls % 3u == 0 ? 40u : 1u);
     (void)ctx;
+    for (op = 0; op < ops; op++) {
+        ee_layers_begin(&g_layers, op % 2u ? "CONV_2D" : "op-with-dash");
+        if (op % 5u == 0) {
+            ee_layers_begin(&g_layers, "NESTED");
+            ee_layers_end(&g_layers);
+        }
+        ee_layers_end(&g_layers);
+    }
     return ++g_calls > 64u ? -1 : 0;
 }
 
@@ -88,7 +100,7 @@ static size_t results(void *ctx, float *out, size_t cap)
 }
 
 static const ee_hal g_hal = {sink, micros, pin, NULL, set_baud, NULL, NULL};
-static ee_runner g_runner = {"fuzz", 1, 490u, load, infer, results, NULL};
+static ee_runner g_runner = {"fuzz", 1, 490u, load, infer, results, NULL, &g_layers, 4096u};
 
 /* Mode byte: bits 0-1 profile (kws01, vww01, ic01, ad01), bit 2 energy build, bit 3 no binary
  * protocol, bit 4 version 2 offered (an RX ring), bits 5-6 start in a binary session (0 ASCII,

@@ -1,6 +1,7 @@
 """Write the libFuzzer seed corpus from the protocol vectors: every transcript becomes one input.
 
-`protocols/eembc/vectors` and `firmware/tests/vectors` (ASCII commands) seed `fuzz_parser`;
+`protocols/eembc/vectors`, `firmware/tests/vectors` and `protocols/extensions/vectors` (ASCII commands) seed
+`fuzz_parser`;
 `protocols/binary/vectors` seed both targets (after the switch command for the parser). Each seed
 starts with the mode byte the targets read (firmware/fuzz/fuzz_common.h), chosen from the vector's
 profile, so every profile and both binary versions start from real exchanges.
@@ -70,7 +71,7 @@ def seeds(target: str) -> list[bytes]:
                 body = bytes((int(msg_type, 16), int(seq, 16))) + (b"" if payload == "-" else bytes.fromhex(payload))
                 out.append(b"\x01" + body)
     if target == "fuzz_parser":
-        folders = [REPO / "protocols/eembc/vectors", REPO / "firmware/tests/vectors"]
+        folders = [REPO / "protocols/eembc/vectors", REPO / "firmware/tests/vectors", REPO / "protocols/extensions/vectors"]
         for path in sorted(p for folder in folders for p in folder.glob("*.txt")):
             vector = transcripts.load(path)
             mode = PROFILES.get(vector.settings.get("profile", "kws01"), 0) | STREAM

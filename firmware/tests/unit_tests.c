@@ -277,7 +277,8 @@ static void test_ascii(void)
           "infer sequence: %s", out);
     out = send(&g_ctx, "profile%");
     CHECK(!strcmp(out, "m-profile-[ULPMark for tinyML Firmware V0.0.1]\r\nm-model-[kws01]\r\n"
-                       "m-runner-[synthetic,self-test]\r\nm-ext-[edgeperf-binary-1]\r\nm-ready\r\n"), "profile: %s", out);
+                       "m-runner-[synthetic,self-test]\r\nm-ext-[edgeperf-binary-1]\r\nm-ext-[edgeperf-layers-1]\r\n"
+                       "m-ready\r\n"), "profile: %s", out);
 }
 
 static void test_binary_switch(void)
@@ -415,6 +416,56 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 }
 
 /* frames.txt: "frame TYPE SEQ PAYLOAD WIRE" (hex; PAYLOAD "-" when empty). */
+/* The layers table and its reply lines, through the API and through the `layers` command. */
+static void test_layers(void)
+{
+    static ee_layers l;
+    char text[96];
+    const char *out;
+    char want[64];
+    size_t k;
+    g_now = 0;
+    ee_layers_attach(&l, fake_micros, NULL);
+    CHECK(ee_layers_line(&l, 0, text, sizeof text) && !strcmp(text, "m-layers-[iterations=0,count=0]"), "empty: %s", text);
+    CHECK(!ee_layers_line(&l, 1, text, sizeof text), "empty table has one line");
+    ee_layers_begin(&l, "CONV_2D"); /* not recording: ignored */
+    ee_layers_end(&l);
+    ee_layers_start(&l);
+    for (k = 0; k < 2; k++) {
+        size_t op;
+        ee_layers_inference_begin(&l);
+        for (op = 0; op < EE_MAX_LAYERS + 3; op++) {
+            ee_layers_begin(&l, op == 1 ? "bad tag!" : "CONV_2D");
+            ee_layers_begin(&l, "NESTED"); /* counts in its operator */
+            ee_layers_end(&l);
+            ee_layers_end(&l);
+        }
+        ee_layers_inference_end(&l);
+    }
+    ee_layers_stop(&l);
+    ee_layers_line(&l, 0, text, sizeof text);
+    sprintf(want, "m-layers-[iterations=2,count=%u]", (unsigned)EE_MAX_LAYERS);
+    CHECK(!strcmp(text, want), "header: %s", text);
+    /* An operator reads the counter at its begin and end, 1000 us apart; a nested pair reads nothing. */
+    CHECK(ee_layers_line(&l, 1, text, sizeof text) && !strcmp(text, "m-layer-[0,CONV_2D,2000]"), "op 0: %s", text);
+    CHECK(ee_layers_line(&l, 2, text, sizeof text) && !strcmp(text, "m-layer-[1,bad_tag_,2000]"), "op 1: %s", text);
+    CHECK(ee_layers_line(&l, EE_MAX_LAYERS + 1, text, sizeof text) &&
+          !strcmp(text, "e-[Layer table full: 3 operators not recorded]"), "full: %s", text);
+    CHECK(!ee_layers_line(&l, EE_MAX_LAYERS + 2, text, sizeof text), "no line after the error");
+
+    g_out_len = 0;
+    g_now = 0;
+    setup(&g_ctx, &hal, &runner, &g_syn, &cfg, g_buf, "kws01", 490);
+    out = send(&g_ctx, "layers%");
+    CHECK(!strcmp(out, "m-layers-[iterations=0,count=0]\r\nm-ready\r\n"), "layers before infer: %s", out);
+    send(&g_ctx, "db load 2%db 0102%");
+    send(&g_ctx, "infer 3 5%");
+    out = send(&g_ctx, "layers%");
+    CHECK(!strncmp(out, "m-layers-[iterations=3,count=12]\r\nm-layer-[0,SYNTHETIC_MAC,3000]\r\n", 66),
+          "layers after infer 3 5 (warm-ups not counted): %s", out);
+    CHECK(strstr(out, "m-layer-[11,SYNTHETIC_MAC,3000]\r\nm-ready\r\n") != NULL, "last operator: %s", out);
+}
+
 static void test_frame_vectors(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -454,6 +505,7 @@ int main(int argc, char **argv)
     test_ascii();
     test_binary_switch();
     test_binary_stream();
+    test_layers();
     if (argc > 1) {
         test_frame_vectors(argv[1]);
     }

@@ -29,6 +29,7 @@ from .farm.options import add_farm_options, farm_requested, runner, split_spec
 from .golden import parse_runtimes
 from .modes import Mode
 from .results import ResultsFolder
+from .results.layers import print_profiles
 from .results.resume import interrupted_run
 from .results.summary import golden_lines
 from .results.terminal import print_summary
@@ -39,7 +40,15 @@ from .rules.streaming import StreamingSettings
 from .run import check_scenario, iter_failures, mode_settings, scenario_profile
 from .sim.timing import DEFAULT_PROFILE, PROFILES
 from .streaming import DEFAULT_DELAY_S
-from .targets import DEFAULT_SIM_TIME_SCALE, IO_MANAGERS, SIM_MONITORS, EnergyWiring, Target, sim_time_scale_for
+from .targets import (
+    DEFAULT_SIM_TIME_SCALE,
+    IO_MANAGERS,
+    SIM_MONITORS,
+    SIM_PROTOCOLS,
+    EnergyWiring,
+    Target,
+    sim_time_scale_for,
+)
 
 
 class RichProgress(Progress):
@@ -162,7 +171,8 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
         return [Target.at_port(args.port, name, baud=args.baud, model=model, dataset=dataset) for name in names]
     return [Target.virtual(name, model=model, dataset=dataset, baud=args.baud, time_scale=args.sim_time_scale,
                            clock_mhz=args.sim_clock_mhz, faults=args.sim_fault, fault_seed=args.sim_fault_seed,
-                           timing_profile=args.sim_profile, timing=args.sim_timing, seed=args.sim_seed or 0)
+                           timing_profile=args.sim_profile, timing=args.sim_timing, seed=args.sim_seed or 0,
+                           protocol=args.sim_protocol, extensions=args.layers)
             for name in names]
 
 
@@ -175,7 +185,7 @@ _NOT_RUN_OPTIONS = frozenset({"command", "func", "golden_default", "resume", "re
 #: re-plugged at another port); the journal's board check still refuses a different board behind them.
 _WHERE_OPTIONS = frozenset({"port", "target", "labgrid_place", "labgrid_coordinator", "labgrid_reserve", "no_reset",
                             "parallel", "max_recoveries", "query_timeout", "sim_time_scale", "sim_fault",
-                            "sim_fault_seed"})
+                            "sim_fault_seed", "sim_protocol"})
 
 
 def _recorded(name: str, value: object) -> object:
@@ -234,6 +244,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.sim_time_scale is None:
         args.sim_time_scale = sim_time_scale_for(args.scenario)
     settings = mode_settings(args.mode, args.quick, args.warmups)
+    if args.layers:
+        if not isinstance(settings, PerformanceSettings) or args.mode is not Mode.PERFORMANCE or args.scenario:
+            raise ConfigError("the per-layer profile (--layers, `edgeperf profile`) is taken in performance mode")
+        settings = replace(settings, layers=True)
     targets = build_targets(args)
     if args.sim_fault and (args.port or farm_requested(args) or args.mode is Mode.ENERGY):
         raise ConfigError("--sim-fault injects faults into the built-in virtual board: drop --port, --target, "
@@ -265,6 +279,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_summary(console, document)
     runs = document["runs"]
     assert isinstance(runs, list)
+    if args.layers:
+        print_profiles(console, document)
     for entry in runs:
         for line in golden_lines(entry):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -360,6 +376,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "stall:2:upload, reset-upload:2, reset-infer:3, hang:2, disconnect:2, drift:100 "
                              "(python -m edgeperf.sim.board --help lists them all)")
     parser.add_argument("--sim-fault-seed", type=int, default=0, help="virtual board: seed of the fault RNG")
+    parser.add_argument("--sim-protocol", choices=list(SIM_PROTOCOLS), default="eembc",
+                        help="virtual board: eembc (the reference firmware's ASCII protocol) or binary (also "
+                             "edgeperf's binary frames for uploads, protocols/binary) (default %(default)s)")
+    parser.add_argument("--layers", action="store_true",
+                        help="performance mode: after the windows, time every operator on the board (protocols/"
+                             "extensions; the virtual board then announces it) and record flash, RAM and arena")
     parser.add_argument("--max-recoveries", type=_at_least_zero(int), default=RecoveryPolicy.max_recoveries,
                         help="recoveries from link or board faults (reopen, reset, re-identify) allowed per board "
                              "before the run stops (default %(default)s)")
@@ -433,11 +455,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 @_reads_results
 def cmd_compare(args: argparse.Namespace) -> int:
     from .results.compare import compare, comparison_table, lost_runs
+    from .results.layers import layer_diff_tables
+    from .results.report import load_document
 
     folders = [Path(p) for p in args.results]
     rows = compare(folders, args.min_change / 100)
     console = make_console()
     console.print(comparison_table(rows, len(folders)))
+    for table in layer_diff_tables([load_document(folder) for folder in folders]):
+        console.print(table)
     for i, folder in enumerate(folders, start=1):
         console.print(f"run {i}: {folder}")
     lost = lost_runs(folders)
@@ -542,6 +568,10 @@ def make_parser() -> argparse.ArgumentParser:
                                            "TFLite Micro and LiteRT on the host, sample by sample")
     _add_run_options(verify)
     verify.set_defaults(func=cmd_run, mode=Mode.ACCURACY, golden_default=True)
+    prof = sub.add_parser("profile", help="performance run plus a per-layer profile (each operator's time on the "
+                                          "board) and the memory footprint (flash, RAM, tensor arena)")
+    _add_run_options(prof)
+    prof.set_defaults(func=cmd_run, layers=True)
     prep = sub.add_parser("preprocess", help="convert a public raw dataset into the MLPerf Tiny layout")
     prep.add_argument("benchmark", choices=list(BENCHMARKS))
     prep.add_argument("raw", help="Speech Commands folder, CIFAR-10 python folder or test_batch, VWW folder "

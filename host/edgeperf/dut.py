@@ -25,6 +25,7 @@ from .protocol.eembc import (
     check_energy_reply,
     parse_infer,
 )
+from .protocol.extensions import LayerTimes, parse_layers
 from .protocol.lines import LineReader
 from .protocol.transcript import DeviceLog
 
@@ -417,6 +418,11 @@ class DutSession:
     def timestamp(self) -> None:
         """One `timestamp` command: an energy build pulses its timestamp pin once."""
         self.client.command("timestamp", self.command_timeout)
+
+    def layers(self) -> LayerTimes:
+        """The board's operator times of its last `infer` (`layers`, protocols/extensions); idempotent, so a
+        garbled or lost reply is asked for again."""
+        return self._retried("layers", lambda: parse_layers(self.client.command("layers", self.command_timeout)))
 
     def confirm_results(self, reply: InferReply) -> None:
         """Ask for the results again (`results` is idempotent) and require the same values.

@@ -45,6 +45,8 @@ class OpInfo:
     out_elements: int
     #: kernel height x width for convolutions (1 = pointwise), 0 otherwise
     kernel_area: int = 0
+    #: shape of the first output tensor (the per-layer profile prints it)
+    out_shape: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def inspect_model(source: Path | str | bytes) -> ModelInfo:
                 weight_tensors.add(index)
         kernel = tensors[inputs[1]].shape[1] * tensors[inputs[1]].shape[2] if name in _CONVS else 0
         ops.append(OpInfo(name, _macs(name, tensors, inputs, outputs), tensors[outputs[0]].elements if outputs else 0,
-                          kernel))
+                          kernel, tensors[outputs[0]].shape if outputs else ()))
     return ModelInfo(
         path=path,
         size_bytes=len(data),

@@ -17,11 +17,13 @@ from .datasets.manifest import check_quantization
 from .datasets.streams import StreamTruth, read_streams
 from .dut import DutSession
 from .errors import ConfigError, EdgeperfError, ModelError, ResultsWriteError
+from .facts import memory_record, timing_note
 from .golden import GoldenCheck
 from .links import open_link
 from .modes import Mode
 from .monitors import MonitorConfig
 from .protocol.eembc import Identity
+from .protocol.extensions import extensions
 from .protocol.iomanager import ENERGY_DUT_BAUD, HOST_BAUD, UPLOAD_CHUNK_BYTES, IoManager
 from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
@@ -105,7 +107,8 @@ def _check_board(identity: Identity, bench: Benchmark, url: str, mode: Mode) -> 
 
 #: Board facts that say how this run reaches and drives the board, not what it computes or how fast:
 #: a resumed run may differ in them (a board re-plugged at another port, the faults injected on a virtual one).
-_DRIVING_DETAILS = frozenset({"url", "description", "sim_time_scale", "sim_faults", "sim_fault_seed"})
+_DRIVING_DETAILS = frozenset({"url", "description", "sim_time_scale", "sim_faults", "sim_fault_seed",
+                              "sim_protocol", "firmware_elf"})
 
 
 def _on_board(run: _Run, url: str, measure: Callable[[DutSession], None]) -> None:
@@ -118,11 +121,24 @@ def _on_board(run: _Run, url: str, measure: Callable[[DutSession], None]) -> Non
         run.progress.status("identifying the board")
         identity = session.identify()
         run.record.board.update(asdict(identity))
+        _learn_facts(run, session)
         _check_board(identity, target.benchmark, url, run.mode)
         measure(session)
     finally:
         run.record.session = asdict(session.stats)
         session.close()
+
+
+def _learn_facts(run: _Run, session: DutSession) -> None:
+    """The board's `m-ext-[...]` facts, its timing note and its memory footprint, into the record."""
+    board = run.record.board
+    ext = extensions(session.client.profile_lines)
+    if ext:
+        board["extensions"] = ext
+    note = timing_note(ext, board.get("timing_note"))
+    if note:
+        board["timing_note"] = note
+    run.record.memory = memory_record(ext, board.get("firmware_elf"))
 
 
 def _performance(run: _Run, url: str) -> None:

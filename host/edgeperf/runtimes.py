@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -44,11 +49,36 @@ class TflmRunner:
         self.input = self.info.inputs[0]
         self.output = self.info.outputs[0]
 
+    def arena_used_bytes(self) -> int | None:
+        """The tensor arena TFLM allocated for this model (its recording allocator's total), or None if it
+        did not say. Measured on this host, whose pointers are 64-bit: a 32-bit MCU needs somewhat less."""
+        text = _stderr_of(self._interpreter.print_allocations)
+        found = _ARENA_TOTAL.search(text)
+        return int(found.group(1)) if found else None
+
     def invoke(self, x: np.ndarray) -> np.ndarray:
         tensor = np.ascontiguousarray(x, dtype=self.input.dtype).reshape(self.input.shape)
         self._interpreter.set_input(tensor, 0)
         self._interpreter.invoke()
         return np.array(self._interpreter.get_output(0)).reshape(-1)
+
+
+_ARENA_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
+
+
+def _stderr_of(call: Callable[[], object]) -> str:
+    """What a C library call prints on file descriptor 2 (TFLM prints its allocations there, not to Python)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            call()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        return capture.read().decode(errors="replace")
 
 
 class LiteRtRunner:

@@ -53,6 +53,9 @@ SELF_TEST_NOTE = "HARNESS SELF-TEST: synthetic compute runner in QEMU, not a mod
 #: The virtual board's cost model, as results files name it.
 VIRTUAL_PROCESSOR = "Arm Cortex-M4 (virtual board cost model)"
 
+#: The protocols the built-in virtual board can speak (`--sim-protocol`).
+SIM_PROTOCOLS = ("eembc", "binary")
+
 #: "board": reset a silent board the way its registry description allows (probe, RTS, DTR); "none": never.
 ResetMethod = Literal["board", "none"]
 
@@ -209,11 +212,16 @@ class QemuLocation:
         return f"{machine.name} ({machine.processor}, -icount shift={ICOUNT_SHIFT}); {SELF_TEST_NOTE}"
 
     def details(self) -> dict[str, object]:
-        from .sim.qemu import ICOUNT_SHIFT
+        from .sim.qemu import EMULATED_NOTE, ICOUNT_SHIFT, elf_path
 
         machine = self._machine()
+        try:
+            elf: dict[str, object] = {"firmware_elf": str(elf_path(machine, self.firmware, self.build_dir))}
+        except ConfigError:
+            elf = {}  # no firmware sources: provisioning says so
         return {"kind": "qemu", "processor": machine.processor, "clock_mhz": machine.core_mhz,
-                "icount_shift": ICOUNT_SHIFT, "runner": "synthetic", "self_test": True, "note": SELF_TEST_NOTE}
+                "icount_shift": ICOUNT_SHIFT, "runner": "synthetic", "self_test": True, "note": SELF_TEST_NOTE,
+                "timing_note": EMULATED_NOTE, **elf}
 
     def resetter(self) -> Resetter | None:
         return None
@@ -246,9 +254,15 @@ class VirtualBoardLocation:
     timing_profile: str = DEFAULT_PROFILE
     timing: tuple[str, ...] = ()
     seed: int = 0
+    #: "eembc": the reference firmware's ASCII protocol only; "binary": also edgeperf's binary frames.
+    protocol: str = "eembc"
+    #: Announce edgeperf's ASCII extensions (per-layer times, arena), as edgeperf's firmware does.
+    extensions: bool = False
 
     def __post_init__(self) -> None:
         timing_profile(self.timing_profile, list(self.timing))  # a bad name or override is one clear error now
+        if self.protocol not in SIM_PROTOCOLS:
+            raise ConfigError(f"the virtual board speaks {' or '.join(SIM_PROTOCOLS)}, not {self.protocol!r}")
         if not self.clock_mhz > 0:  # also refuses NaN
             raise ConfigError(f"the virtual board's core clock must be above 0 MHz, not {self.clock_mhz:g} "
                               "(--sim-clock-mhz)")
@@ -265,7 +279,7 @@ class VirtualBoardLocation:
     def details(self) -> dict[str, object]:
         return {"kind": "virtual", "processor": VIRTUAL_PROCESSOR, "clock_mhz": self.clock_mhz,
                 "sim_time_scale": self.time_scale, "sim_faults": list(self.faults), "sim_fault_seed": self.fault_seed,
-                **_timing_details(self.timing_profile, self.timing, self.seed)}
+                "sim_protocol": self.protocol, **_timing_details(self.timing_profile, self.timing, self.seed)}
 
     def resetter(self) -> Resetter | None:
         return _reset_virtual_board
@@ -276,7 +290,8 @@ class VirtualBoardLocation:
 
         injected = [arg for spec in self.faults for arg in ("--fault", spec)]
         extra = ["--clock-mhz", str(self.clock_mhz), "--fault-seed", str(self.fault_seed), *injected,
-                 *_timing_args(self.timing_profile, self.timing), "--seed", str(self.seed)]
+                 *_timing_args(self.timing_profile, self.timing), "--seed", str(self.seed),
+                 *(["--binary"] if self.protocol == "binary" else []), *(["--extensions"] if self.extensions else [])]
         with VirtualBoardProcess(model=self.model, profile=self.profile, baud=self.baud, time_scale=self.time_scale,
                                  extra_args=extra) as board:
             yield board.event.get("stable_url") or board.url  # the path that survives a disconnect
@@ -531,7 +546,8 @@ class Target:
                 dataset: Path | str | None = None, baud: int | None = None,
                 time_scale: float = DEFAULT_SIM_TIME_SCALE, clock_mhz: float = 120.0,
                 faults: Sequence[str] = (), fault_seed: int = 0, timing_profile: str = DEFAULT_PROFILE,
-                timing: Sequence[str] = (), seed: int = 0) -> Target:
+                timing: Sequence[str] = (), seed: int = 0, protocol: str = "eembc",
+                extensions: bool = False) -> Target:
         """A virtual board started for the run, running the bundled model (or `model`, which then decides what
         the board reports, as flashing it would), at the benchmark's performance-mode baud by default."""
         workload = Workload.of(benchmark, model, dataset)
@@ -542,7 +558,7 @@ class Target:
         runs = workload.model or bundled_model(bench.name)
         where = VirtualBoardLocation(runs, _board_profile(bench, model), baud or bench.baud_performance,
                                      time_scale, clock_mhz, tuple(faults), fault_seed, timing_profile, tuple(timing),
-                                     seed)
+                                     seed, protocol, extensions)
         return cls(where, Workload(bench, runs, workload.dataset))
 
     @classmethod

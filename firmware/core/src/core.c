@@ -87,6 +87,9 @@ void ee_init(ee_ctx *ctx, const ee_config *cfg)
 {
     size_t i;
     ctx->cfg = *cfg;
+    if (cfg->runner->layers) {
+        ee_layers_attach(cfg->runner->layers, cfg->hal->micros, cfg->hal->user);
+    }
     ctx->profile = profile_of(cfg->model);
     ctx->cmd_len = 0;
     ctx->cmd_overflow = 0;
@@ -282,11 +285,23 @@ int ee_run_timed(ee_ctx *ctx, uint32_t iterations, uint32_t warmups, uint32_t *t
     if (ctx->cfg.energy_mode && hal->timestamp_pin) {
         hal->timestamp_pin(hal->user);
     }
+    if (r->layers) {
+        ee_layers_start(r->layers);
+    }
     *t0 = hal->micros(hal->user);
     for (i = 0; i < iterations && !status; i++) {
+        if (r->layers) {
+            ee_layers_inference_begin(r->layers);
+        }
         status |= r->infer(r->ctx);
+        if (r->layers) {
+            ee_layers_inference_end(r->layers);
+        }
     }
     *t1 = hal->micros(hal->user);
+    if (r->layers) {
+        ee_layers_stop(r->layers);
+    }
     if (ctx->cfg.energy_mode && hal->timestamp_pin) {
         hal->timestamp_pin(hal->user);
     }
@@ -400,6 +415,30 @@ static void profile(ee_ctx *ctx)
             line(ctx, "m-ext-[edgeperf-binary-2]");
         }
     }
+    if (ctx->cfg.runner->layers) {
+        line(ctx, "m-ext-[edgeperf-layers-1]");
+    }
+    if (ctx->cfg.runner->arena_used_bytes) {
+        char text[48];
+        ee_buf b;
+        ee_buf_init(&b, text, sizeof text);
+        ee_buf_str(&b, "m-ext-[arena-used-bytes=");
+        ee_buf_u32(&b, (uint32_t)ctx->cfg.runner->arena_used_bytes);
+        ee_buf_char(&b, ']');
+        line(ctx, text);
+    }
+    if (ctx->cfg.board_ext) {
+        error_with(ctx, "m-ext-[", ctx->cfg.board_ext, "]");
+    }
+}
+
+static void layers(ee_ctx *ctx)
+{
+    char text[LINE_CAP];
+    size_t n;
+    for (n = 0; ee_layers_line(ctx->cfg.runner->layers, n, text, sizeof text); n++) {
+        line(ctx, text);
+    }
 }
 
 static void binary(ee_ctx *ctx, char **args, size_t nargs)
@@ -446,6 +485,8 @@ void ee_command(ee_ctx *ctx, char *command)
         infer(ctx, tokens + 1, n - 1);
     } else if (str_eq(head, "results")) {
         results(ctx);
+    } else if (str_eq(head, "layers") && ctx->cfg.runner->layers) {
+        layers(ctx);
     } else {
         /* Also the reply to an empty command, which is undefined behaviour in the reference. */
         error_with(ctx, "e-[Unknown command: ", head, "]");

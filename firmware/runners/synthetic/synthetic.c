@@ -31,6 +31,7 @@ static int syn_infer(void *ctx)
     size_t k, i = 0;
     for (k = 0; k < s->outputs; k++) {
         int32_t acc = 0;
+        ee_layers_begin(&s->layers, "SYNTHETIC_MAC");
         for (m = 0; m < per; m++) {
             state = state * 1664525u + 1013904223u;
             acc += (int32_t)s->input[i] * (int8_t)(state >> 24);
@@ -39,6 +40,7 @@ static int syn_infer(void *ctx)
             }
         }
         s->acc[k] = acc;
+        ee_layers_end(&s->layers);
     }
     return 0;
 }
@@ -90,5 +92,8 @@ int ee_synthetic_init(ee_synthetic *s, ee_runner *runner, const char *model, uin
     runner->infer = syn_infer;
     runner->results = syn_results;
     runner->ctx = s;
+    runner->layers = &s->layers;
+    runner->arena_used_bytes = 0; /* no tensor arena */
+    ee_layers_attach(&s->layers, 0, 0); /* recording starts once the core binds the board's counter */
     return 0;
 }

@@ -19,6 +19,8 @@ typedef struct ee_synthetic {
     uint32_t macs;          /* multiply-accumulates per inference */
     int u8_to_i8;           /* vww01/ic01 ports subtract 128 from uint8 pixels */
     int32_t acc[EE_MAX_RESULTS];
+    /* Each output's MAC loop is timed as one operator (SYNTHETIC_MAC), so `layers` works on every board. */
+    ee_layers layers;
 } ee_synthetic;
 
 /* Configure for an MLPerf Tiny model string (input size, output count, conversion) and

@@ -8,8 +8,10 @@
 #include <cstring>
 #include <new>
 
+#include "ee/layers.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+#include "tensorflow/lite/micro/micro_profiler_interface.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
 namespace {
@@ -20,7 +22,25 @@ enum class Profile { kKws, kVww, kIc, kAd };
 // and ADD; the others cover common variants of the official models.
 using Resolver = tflite::MicroMutableOpResolver<12>;
 
+// TFLM calls BeginEvent/EndEvent around every operator it invokes (its tag is the operator's name,
+// e.g. "CONV_2D"); both go to the core's layer table, which reads the board's counter only while a
+// timed loop runs, so warm-ups and AllocateTensors cost nothing.
+class LayerProfiler : public tflite::MicroProfilerInterface {
+ public:
+  explicit LayerProfiler(ee_layers* layers) : layers_(layers) {}
+  uint32_t BeginEvent(const char* tag) override {
+    ee_layers_begin(layers_, tag);
+    return 0;
+  }
+  void EndEvent(uint32_t) override { ee_layers_end(layers_); }
+
+ private:
+  ee_layers* layers_;
+};
+
 struct State {
+  ee_layers layers;
+  alignas(LayerProfiler) unsigned char profiler_storage[sizeof(LayerProfiler)];
   alignas(Resolver) unsigned char resolver_storage[sizeof(Resolver)];
   alignas(tflite::MicroInterpreter) unsigned char interpreter_storage[sizeof(tflite::MicroInterpreter)];
   tflite::MicroInterpreter* interpreter = nullptr;
@@ -120,7 +140,10 @@ extern "C" int ee_tflm_init(ee_runner* runner, const uint8_t* model, const char*
   resolver->AddQuantize();
   resolver->AddDequantize();
   resolver->AddMean();
-  s->interpreter = new (s->interpreter_storage) tflite::MicroInterpreter(flatbuffer, *resolver, arena, arena_size);
+  ee_layers_attach(&s->layers, nullptr, nullptr);  // the core binds the board's counter in ee_init
+  LayerProfiler* profiler = new (s->profiler_storage) LayerProfiler(&s->layers);
+  s->interpreter = new (s->interpreter_storage)
+      tflite::MicroInterpreter(flatbuffer, *resolver, arena, arena_size, /*resource_variables=*/nullptr, profiler);
   if (s->interpreter->AllocateTensors() != kTfLiteOk) return -1;
   if (s->interpreter->input(0)->type != kTfLiteInt8 || s->interpreter->output(0)->type != kTfLiteInt8) return -1;
   runner->name = "tflite-micro";
@@ -130,5 +153,7 @@ extern "C" int ee_tflm_init(ee_runner* runner, const uint8_t* model, const char*
   runner->infer = Infer;
   runner->results = Results;
   runner->ctx = s;
+  runner->layers = &s->layers;
+  runner->arena_used_bytes = s->interpreter->arena_used_bytes();
   return 0;
 }

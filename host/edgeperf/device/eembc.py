@@ -14,11 +14,12 @@ bugs are made observable but harmless:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .binary import BinaryDut
 from .buffer import InputBuffer
 from .clock import COUNTER_MODULUS, Clock, InferTruth
+from .layers import LayerTimer
 from .port import Port
 
 FW_VERSION = "ULPMark for tinyML Firmware V0.0.1"
@@ -59,7 +60,8 @@ class EembcDut:
                  binary: bool = False, set_baud: Callable[[int], None] | None = None,
                  on_event: Callable[[str], str | None] | None = None,
                  disconnect: Callable[[], None] | None = None, max_iterations: int | None = None,
-                 rx_backlog: int = 0) -> None:
+                 rx_backlog: int = 0, layer_costs: Sequence[tuple[str, float]] | None = None,
+                 facts: Sequence[str] = ()) -> None:
         self.port = port
         self.clock = clock
         self._write = write
@@ -88,6 +90,10 @@ class EembcDut:
         self.hung = False
         #: The most iterations, and warm-ups, one `infer` may ask for (the agent's; the reference has no bound).
         self.max_iterations = max_iterations
+        #: The `layers` extension (protocols/extensions): each operator's name and relative cost; None: not spoken.
+        self.layers = LayerTimer(layer_costs) if layer_costs is not None else None
+        #: Further `m-ext-[NAME=VALUE]` facts `profile` prints (e.g. `arena-used-bytes=24224`).
+        self.facts = list(facts)
 
     # -- output helpers
     def send(self, data: bytes) -> None:
@@ -125,6 +131,8 @@ class EembcDut:
         self._pos = 0
         self.buffer.clear()
         self._binary_dut = None
+        if self.layers is not None:
+            self.layers.reset()
         self.boot()
 
     def new_host(self) -> None:
@@ -200,6 +208,13 @@ class EembcDut:
                 self._line("m-ext-[edgeperf-binary-1]")
                 if self.rx_backlog:
                     self._line("m-ext-[edgeperf-binary-2]")
+            if self.layers is not None:
+                self._line("m-ext-[edgeperf-layers-1]")
+            for fact in self.facts:
+                self._line(f"m-ext-[{fact}]")
+        elif head == "layers" and self.layers is not None:
+            for line in self.layers.lines():
+                self._line(line)
         elif head == "help":
             for line in HELP_LINES:
                 self._line(line)
@@ -312,6 +327,8 @@ class EembcDut:
         t1 = self.clock.now_us()
         if announce:
             self.timestamp("stop")
+        if self.layers is not None:
+            self.layers.record(iterations, (t1 - t0) % COUNTER_MODULUS)
         if self._on_infer:
             self._on_infer(InferTruth(iterations, warmups, t0, t1, (t1 - t0) % COUNTER_MODULUS,
                                       (self.clock.ns - start_ns) / iterations / 1000))

@@ -68,6 +68,8 @@ def summary_table(document: dict) -> str:
         board = run.get("board", {})
         mode = run["mode"] + (f" / {run['scenario']}" if run.get("scenario") else "")
         result = html.escape(run["error"][:120]) if run.get("error") else html.escape(headline(run))
+        if board.get("timing_note") and not run.get("error"):
+            result += f"<br><span class=missed>{html.escape(board['timing_note'])}</span>"
         rows += (f"<tr><td><a href='#run-{key}'>{html.escape(run['benchmark'])}</a></td><td>{html.escape(mode)}</td>"
                  f"<td>{html.escape(str(board.get('description', board.get('url', '?'))))}</td><td>{result}</td>"
                  f"{_rules_cell(run)}<td>{'quick' if is_quick(run) else 'full'}</td></tr>")

@@ -88,9 +88,11 @@ class PerformanceResult(RuleResult):
     windows: list[Window]
     median_throughput: float
     latency_ms: float
+    #: The per-operator profile (results/layers.py), when asked for and the board supports it.
+    layers: dict[str, object] | None = None
 
     def _measured(self) -> dict[str, object]:
-        return {
+        return {**({"layers": self.layers} if self.layers else {}),
             "settings": self.settings,
             "probe_latency": {"value": self.probe_latency_us, "unit": "us"},
             "iterations_per_window": self.iterations,
@@ -196,6 +198,8 @@ class RunRecord:
     result: RuleResult | None = None
     loadgen: dict[str, object] | None = None
     session: dict[str, object] | None = None
+    #: Flash and RAM of the firmware image and the tensor arena (facts.py), when known.
+    memory: dict[str, object] | None = None
     error: str | None = None
     wall_seconds: float = 0.0
 
@@ -205,7 +209,7 @@ class RunRecord:
                                     "recovery": self.recovery}
         optional: dict[str, object | None] = {
             "io_manager": self.io_manager, str(self.mode): self.result.to_dict() if self.result else None,
-            "loadgen": self.loadgen, "session": self.session, "error": self.error}
+            "loadgen": self.loadgen, "session": self.session, "memory": self.memory, "error": self.error}
         entry.update({key: value for key, value in optional.items() if value is not None})
         entry["wall_seconds"] = self.wall_seconds
         return entry

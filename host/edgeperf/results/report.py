@@ -18,6 +18,7 @@ from ..modes import Mode
 from . import interactive, plots
 from .folder import atomic_write_text
 from .overview import summary_table
+from .profile_report import profile_section
 from .summary import iterations_per_window
 from .sww_report import streaming_section
 from .validate import check_document
@@ -179,6 +180,8 @@ def render(document: dict, folder: Path | None = None) -> str:
             "<p>This run holds no performance, accuracy or energy entry to plot (other entries: "
             f"{html.escape(', '.join(k for k, v in run.items() if isinstance(v, dict)))}); see results.txt.</p>")
         images = [image for part in parts for image in part[1]]
+        extra, extra_images = profile_section(run)
+        body, images = extra + body, images + [_img(png, alt) for png, alt in extra_images]
         meta = f"<p class=small>{html.escape(_provenance(board, run.get('model') or {}))}</p>"
         sections.append(f"<h2 id={anchor}>{html.escape(title)}</h2>{meta}{body}<div class=plots>{''.join(images)}</div>")
     script, divs, resources = interactive.embed(views)

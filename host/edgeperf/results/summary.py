@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from .layers import memory_lines, profile_lines
 from .records import AccuracyResult, EnergyResult, PerformanceResult, StreamingResult
 from .schema import Document
 
@@ -125,6 +126,8 @@ def run_summary(entries: list[Document]) -> str:
         perf = entry.get("performance")
         board = entry.get("board", {})
         out.append(f"== {entry['benchmark']} on {board.get('description', board.get('url', '?'))} ==")
+        if board.get("timing_note"):
+            out.append(f"  Timing: {board['timing_note']}")
         faults = fault_summary(entry.get("session"))
         if faults:
             out.append(f"  {faults}")
@@ -183,6 +186,8 @@ def run_summary(entries: list[Document]) -> str:
             for rule in perf["rules"]:
                 out.append(f"  [{'met' if rule['met'] else 'NOT met'}] {rule['rule']}: {rule['detail']}")
             out.append(f"  Verdict: {perf['verdict']}")
+            out += profile_lines(entry)
+        out += [f"  Memory: {line}" for line in memory_lines(entry.get("memory"))]
         out.append("")
     return "\n".join(out)
 

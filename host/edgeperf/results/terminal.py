@@ -99,6 +99,8 @@ def print_summary(console: Console, document: Document) -> None:
     if streams:
         _print_streaming(console, streams)
     for run in document["runs"]:
+        if run.get("board", {}).get("timing_note"):
+            console.print(f"{run['benchmark']}: {run['board']['timing_note']}", markup=False, highlight=False)
         faults = fault_summary(run.get("session"))
         if faults:
             console.print(f"[yellow]{run['benchmark']}: {faults}[/yellow]", highlight=False)

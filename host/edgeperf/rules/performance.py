@@ -24,8 +24,10 @@ from ..datasets import DatasetFile
 from ..dut import DutSession, UploadTiming
 from ..errors import ConfigError, DeviceError
 from ..protocol.eembc import InferReply, parse_lap
+from ..protocol.extensions import LayerTimes
 from ..results.records import PerformanceResult, RuleCheck, Window
 from . import mlperf_tiny as rules
+from .layers import median_profile, supports_layers, window_layers
 from .measure import (
     WARMUP_FACTOR,
     Bracketed,
@@ -55,6 +57,8 @@ class PerformanceSettings(rules.WindowSettings):
     clock_tolerance: float = 0.02
     #: Extra probe loops at the final count: the run's own measure of its spread.
     probe_repeats: int = 3
+    #: After the windows, time every operator (`layers`, protocols/extensions) if the board supports it.
+    layers: bool = False
 
     @classmethod
     def quick(cls) -> PerformanceSettings:
@@ -167,18 +171,26 @@ def run_performance(session: DutSession, benchmark: Benchmark, files: list[Datas
         notes.append(f"latency probe repeated after {len(probe_faults)} fault(s)")
     progress.advance()
     windows: list[Window] = []
+    layer_times: dict[int, LayerTimes] = {}
+    profile_layers = settings.layers and supports_layers(session)
+    if settings.layers and not profile_layers:
+        notes.append("per-layer profile asked for, but the board does not announce m-ext-[edgeperf-layers-1]")
     iterations, expected_us = settings.iterations_for(latency_us), latency_us
     for index, item in enumerate(chosen, start=1):
         window = meter.window(index, item, benchmark.window(item.read()), iterations, expected_us, notes)
         windows.append(window)
+        if profile_layers and (times := window_layers(session, window, notes)) is not None:
+            layer_times[index] = times
         # The next window starts from what this one measured: its count and its time per inference.
         iterations, expected_us = window.iterations, window.elapsed_us / window.iterations
         progress.advance()
     median = statistics.median(w.throughput for w in windows)
+    layers = median_profile(windows, layer_times, median, model_path, notes) if profile_layers else None
     measured = [rules.MeasuredWindow(w.index, w.file, w.seconds, w.iterations) for w in windows]
     checks = rules.window_checks(measured, [f.path.name for f in files], settings.profile == "quick",
                                  model_md5(model_path) if model_path else None, benchmark.reference_md5,
                                  timing=RuleCheck("device timer", True, "throughput from the board's own m-lap-us timer"))
     return PerformanceResult(benchmark=benchmark.name, settings=asdict(settings), probe_latency_us=latency_us,
                              iterations=iterations, windows=windows, median_throughput=median,
-                             latency_ms=1000.0 / median, checks=checks, notes=notes)
+                             latency_ms=1000.0 / median, checks=checks, notes=notes,
+                             layers=layers.to_dict() if layers else None)

@@ -17,9 +17,11 @@ import threading
 import time
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from ..device.clock import DeviceClock, InferTruth
 from ..device.eembc import EembcDut
+from ..device.layers import ARENA_FACT
 from ..device.serial import SerialEndpoint
 from ..errors import EdgeperfError
 from ..ports import MAX_INPUT, ReferencePort, infer_profile
@@ -57,6 +59,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="also speak the edgeperf binary protocol (protocols/binary), advertised in `profile`")
     p.add_argument("--rx-ring", type=int, default=RX_RING,
                    help=f"bytes its UART receives while it infers (default {RX_RING}); 0: none, so binary version 1 only")
+    p.add_argument("--extensions", action="store_true",
+                   help="announce edgeperf's ASCII extensions (protocols/extensions): per-operator times from the "
+                        "cost model (`layers`) and the tensor arena its TFLite Micro runtime allocated")
     p.add_argument("--truth", type=Path, help="append the ground truth of every timed loop here (JSON lines)")
     p.add_argument("--fault", action="append", default=[], metavar="KIND:ARG",
                    help="inject a fault (repeatable; N counts events from start; the spec language is described in "
@@ -74,6 +79,16 @@ def _truth_writer(path: Path | None):
         with path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(truth.__dict__) + "\n")
     return write
+
+
+def _extensions(enabled: bool, runner: TflmRunner, cost: CostModel) -> dict[str, Any]:
+    """The DUT's extension arguments: the cost model's operator times (so the layers sum to the window) and the
+    arena, or nothing when the board is to look like reference firmware."""
+    if not enabled:
+        return {}
+    arena = runner.arena_used_bytes()
+    return {"layer_costs": cost.breakdown(runner.info),
+            "facts": [f"{ARENA_FACT}={arena if arena is not None else 'unknown'}"]}
 
 
 def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClock]:
@@ -103,7 +118,8 @@ def build(args: argparse.Namespace) -> tuple[EembcDut, SerialEndpoint, DeviceClo
                    max_input=args.max_input or MAX_INPUT[profile], vendor=args.vendor,
                    energy_mode=args.energy_mode, run_inferences=run_inferences, on_infer=_truth_writer(args.truth),
                    binary=args.binary, set_baud=endpoint.set_baud, on_event=faults.event,
-                   disconnect=endpoint.disconnect, rx_backlog=max(0, args.rx_ring) if args.binary else 0)
+                   disconnect=endpoint.disconnect, rx_backlog=max(0, args.rx_ring) if args.binary else 0,
+                   **_extensions(args.extensions, runner, cost))
     endpoint.rx_ring = dut.rx_backlog
 
     def reset() -> None:

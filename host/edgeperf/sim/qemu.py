@@ -12,6 +12,7 @@ timings repeat exactly run to run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -28,6 +29,11 @@ from ..processes import stop_process
 
 #: 2^3 ns of device time per instruction (125 MIPS): close to a 120 MHz Cortex-M4, fast on the host.
 ICOUNT_SHIFT = 3
+#: What every latency measured on a QEMU board says about itself.
+EMULATED_NOTE = (f"emulated: instruction count at {2 ** ICOUNT_SHIFT} ns per instruction (QEMU -icount "
+                 f"shift={ICOUNT_SHIFT}), not a board's time")
+#: Overrides where `--board` firmware builds go (default: $XDG_CACHE_HOME/edgeperf/firmware).
+CACHE_ENV = "EDGEPERF_CACHE_DIR"
 #: What QEMU prints on stderr when `-serial pty` has made its pty.
 _PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+) \(label")
 
@@ -69,12 +75,36 @@ def _require(tool: str, package: str) -> None:
         raise ConfigError(f"{tool} not found: install it (Debian: apt-get install {package})")
 
 
+def cache_dir() -> Path:
+    """Where firmware builds go: outside the checkout, so a read-only or shared install works."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edgeperf" / "firmware"
+
+
+def default_build_dir(board: QemuBoard) -> Path:
+    """One build tree per checkout and board (CMake refuses a tree configured from another source)."""
+    key = hashlib.sha256(str(source_root()).encode()).hexdigest()[:12]
+    return cache_dir() / key / board.name
+
+
+def elf_path(board: QemuBoard, model: str, build_dir: Path | None = None) -> Path:
+    """Where the build puts the board's image for `model` (built or not)."""
+    return (build_dir or default_build_dir(board)) / f"{board.name}-{model}.elf"
+
+
 def build_firmware(board: QemuBoard, build_dir: Path | None = None) -> Path:
     """Configure (once) and build the board's firmware with CMake; returns the build directory."""
+    root = source_root()
+    build_dir = build_dir or default_build_dir(board)
+    try:
+        build_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the firmware build directory {build_dir}: {exc}; set {CACHE_ENV} to a "
+                          "writable directory") from exc
     _require("cmake", "cmake")
     _require("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
-    root = source_root()
-    build_dir = build_dir or root / "build" / "firmware" / board.name
     steps = []
     if not (build_dir / "CMakeCache.txt").is_file():
         steps.append(["cmake", "-S", str(root / "firmware"), "-B", str(build_dir), f"-DEE_BOARD={board.name}",
@@ -89,7 +119,7 @@ def build_firmware(board: QemuBoard, build_dir: Path | None = None) -> Path:
 
 
 def firmware_elf(board: QemuBoard, model: str, build_dir: Path | None = None) -> Path:
-    elf = build_firmware(board, build_dir) / f"{board.name}-{model}.elf"
+    elf = elf_path(board, model, build_firmware(board, build_dir))
     if not elf.is_file():
         raise SimulatorError(f"the build produced no {elf.name}; is {model!r} in EE_MODELS?")
     return elf

@@ -30,6 +30,7 @@ typedef struct ee_config {
     int binary;             /* 1: advertise and accept the edgeperf binary protocol */
     size_t rx_backlog;      /* bytes the UART keeps receiving while the core infers (DMA or IRQ ring);
                                > 0 offers binary version 2 (the next input streams in meanwhile) */
+    const char *board_ext;  /* extra m-ext-[...] fact of the board (e.g. "timing=emulated-icount"), or NULL */
 } ee_config;
 
 typedef struct ee_ctx {

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ee/layers.h"
+
 #define EE_MAX_RESULTS 32u
 
 typedef struct ee_runner {
@@ -21,6 +23,11 @@ typedef struct ee_runner {
     /* th_results: write at most cap values (already dequantized / reduced), return the count. */
     size_t (*results)(void *ctx, float *out, size_t cap);
     void *ctx;
+    /* The runner's per-operator timing table (the `layers` extension), or NULL when it times no operators.
+     * The core binds it to the board's counter and opens each timed inference. */
+    ee_layers *layers;
+    /* Tensor arena the model needs (TFLM's arena_used_bytes()), announced in `profile`; 0 when there is none. */
+    size_t arena_used_bytes;
 } ee_runner;
 
 #endif
