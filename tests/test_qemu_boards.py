@@ -57,7 +57,7 @@ def _boot(stream: ByteStream) -> bytes:
 
 @pytest.mark.parametrize("board", BOARDS, ids=lambda b: b.name)
 def test_port_builds_for_every_model(board, qemu_builds: Path):
-    for model in ("kws01", "vww01", "ic01", "ad01"):
+    for model in ("kws01", "vww01", "ic01", "ic02", "ad01"):
         elf = firmware_elf(board, model, qemu_builds / board.name)
         assert elf.read_bytes()[:4] == b"\x7fELF"
 
@@ -122,7 +122,7 @@ def test_edgeperf_run_on_qemu_is_deterministic(tmp_path: Path):
     timings = []
     for document in (first, second):
         runs = document["runs"]
-        assert [r["benchmark"] for r in runs] == ["kws01", "vww01", "ic01", "ad01"]
+        assert [r["benchmark"] for r in runs] == ["kws01", "vww01", "ic01", "ic02", "ad01"]
         for run in runs:
             assert "error" not in run, run.get("error")
             assert run["board"]["self_test"] is True and "HARNESS SELF-TEST" in run["board"]["description"]

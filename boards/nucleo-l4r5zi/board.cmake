@@ -1,6 +1,6 @@
 # NUCLEO-L4R5ZI with STM32Cube HAL. Needs STM32CUBE_L4_DIR: an STM32CubeL4 package (from ST, or
 # github.com/STMicroelectronics/STM32CubeL4 with its submodules) holding Drivers/CMSIS and
-# Drivers/STM32L4xx_HAL_Driver. Options: EE_MODEL (kws01|vww01|ic01|ad01), EE_ENERGY_MODE (0|1),
+# Drivers/STM32L4xx_HAL_Driver. Options: EE_MODEL (kws01|vww01|ic01|ic02|ad01), EE_ENERGY_MODE (0|1),
 # EE_TFLM_DIR + EE_MODEL_FILE + EE_ARENA_BYTES for a TFLite Micro build (else synthetic self-test).
 set(BOARD_DIR "${CMAKE_CURRENT_LIST_DIR}")
 set(STM32CUBE_L4_DIR "" CACHE PATH "STM32CubeL4 package root")

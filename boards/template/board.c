@@ -9,7 +9,7 @@
 #include "ee/core.h"
 #include "synthetic.h" /* or tflm_runner.h for a real model */
 
-#define MODEL "kws01"          /* the m-model-[...] string: kws01, vww01, ic01 or ad01 */
+#define MODEL "kws01"          /* the m-model-[...] string: kws01, vww01, ic01, ic02 or ad01 */
 #define MAX_INPUT 27648u        /* MAX_DB_INPUT_SIZE: at least the model's input bytes */
 
 static uint8_t g_buffer[MAX_INPUT];

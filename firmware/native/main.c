@@ -52,7 +52,7 @@ static int stdio_baud(void *user, uint32_t baud, int apply)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ee_native [--model kws01|vww01|ic01|ad01] [--vendor NAME] [--energy] "
+    fprintf(stderr, "usage: ee_native [--model kws01|vww01|ic01|ic02|ad01] [--vendor NAME] [--energy] "
                     "[--no-binary] [--macs N] [--max-input N]\n");
     exit(2);
 }

@@ -1,6 +1,6 @@
 # Shared build of the QEMU MPS2/MPS3 ports: one ELF per MLPerf Tiny model string, since a
 # flashed board reports exactly one model. Expects BOARD_DIR and BOARD_CPU_FLAGS.
-set(EE_MODELS "kws01;vww01;ic01;ad01" CACHE STRING "model strings to build firmware for")
+set(EE_MODELS "kws01;vww01;ic01;ic02;ad01" CACHE STRING "model strings to build firmware for")
 set(EE_SYNTHETIC_MACS 150000 CACHE STRING "synthetic runner work per inference (multiply-accumulates)")
 option(EE_FAULT_TEST "also build <board>-fault-test.elf, whose inferences fault on request (tests only)" OFF)
 set(COMMON_DIR "${CMAKE_CURRENT_LIST_DIR}")

@@ -74,7 +74,7 @@ static ee_profile profile_of(const char *model)
     if (str_eq(model, "vww01")) {
         return EE_PROFILE_VWW01;
     }
-    if (str_eq(model, "ic01")) {
+    if (str_eq(model, "ic01") || str_eq(model, "ic02")) { /* ic02: the ic01 input and output, a larger model */
         return EE_PROFILE_IC01;
     }
     if (str_eq(model, "ad01")) {

@@ -67,7 +67,7 @@ int ee_synthetic_init(ee_synthetic *s, ee_runner *runner, const char *model, uin
         s->input_bytes = 27648;
         s->outputs = 2;
         s->u8_to_i8 = 1;
-    } else if (model_is(model, "ic01")) {
+    } else if (model_is(model, "ic01") || model_is(model, "ic02")) {
         s->input_bytes = 3072;
         s->outputs = 10;
         s->u8_to_i8 = 1;

@@ -118,7 +118,7 @@ extern "C" int ee_tflm_init(ee_runner* runner, const uint8_t* model, const char*
     s->profile = Profile::kKws;
   } else if (Matches(profile, "vww01")) {
     s->profile = Profile::kVww;
-  } else if (Matches(profile, "ic01")) {
+  } else if (Matches(profile, "ic01") || Matches(profile, "ic02")) {
     s->profile = Profile::kIc;
   } else if (Matches(profile, "ad01")) {
     s->profile = Profile::kAd;

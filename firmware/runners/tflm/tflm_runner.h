@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 /* Prepare the interpreter for a .tflite flatbuffer and an MLPerf Tiny model string
- * (kws01, vww01, ic01, ad01); 0 on success, -1 when the model does not fit the profile or the
+ * (kws01, vww01, ic01, ic02, ad01); 0 on success, -1 when the model does not fit the profile or the
  * arena is too small. */
 int ee_tflm_init(ee_runner *runner, const uint8_t *model, const char *profile, uint8_t *arena, size_t arena_size);
 
