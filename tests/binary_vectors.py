@@ -8,8 +8,9 @@ from pathlib import Path
 
 from edgeperf.protocol.binary import decode_frame, encode_frame
 from edgeperf.protocol.transcripts import Expect, match_all
+from edgeperf.resources import shipped_dir
 
-VECTORS = Path(__file__).resolve().parents[1] / "protocols" / "binary" / "vectors"
+VECTORS = shipped_dir("protocols") / "binary" / "vectors"
 
 
 @dataclass

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from edgeperf.protocol.transcripts import Expect, Transcript, match_all
+from edgeperf.resources import shipped_dir
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
-REFERENCE_VECTORS = REPO / "protocols" / "eembc" / "vectors"
+REFERENCE_VECTORS = shipped_dir("protocols") / "eembc" / "vectors"
 FIRMWARE_VECTORS = FIRMWARE / "tests" / "vectors"
 
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .benchmarks import get_benchmark
 from .errors import ConfigError, ModelError
+from .resources import shipped_dir
 
 
 def models_dir() -> Path:
-    """The `models/` folder: $EDGEPERF_MODELS, or the one beside `host/` in a source checkout."""
-    override = os.environ.get("EDGEPERF_MODELS")
-    candidate = Path(override) if override else Path(__file__).resolve().parents[2] / "models"
+    """The `models/` folder: $EDGEPERF_MODELS, the installed package's, or the source checkout's."""
+    candidate = shipped_dir("models")
     if not candidate.is_dir():
         raise ModelError(
-            f"bundled models not found at {candidate}. Install edgeperf from a source checkout "
-            "(pip install -e .) or point EDGEPERF_MODELS at a folder holding <benchmark>.tflite and samples/."
+            f"bundled models not found at {candidate}. Install edgeperf from its wheel or a source checkout "
+            "(pip install -e .), or point EDGEPERF_MODELS at a folder holding <benchmark>.tflite and samples/."
         )
     return candidate
 

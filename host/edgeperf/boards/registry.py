@@ -6,7 +6,6 @@ never silently falls back to a default when a lab adds a board.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..modes import Mode
+from ..resources import shipped_dir
 
 #: Flashers `edgeperf flash` knows; see `edgeperf.boards.flash`.
 FLASHER_TOOLS = ("pyocd", "esptool", "openocd", "west", "stm32cubeprogrammer", "mass-storage", "arduino-cli",
@@ -225,16 +225,15 @@ def load_board_file(path: Path) -> BoardDescription:
 
 
 def boards_dir() -> Path:
-    """`boards/` beside `host/` in a source checkout, or $EDGEPERF_BOARDS."""
-    override = os.environ.get("EDGEPERF_BOARDS")
-    return Path(override) if override else Path(__file__).resolve().parents[3] / "boards"
+    """The board descriptions: $EDGEPERF_BOARDS, the installed package's, or the source checkout's `boards/`."""
+    return shipped_dir("boards")
 
 
 def load_registry(root: Path | None = None) -> dict[str, BoardDescription]:
     """Every `<root>/<name>/board.toml`, by name; folders without a description are skipped (firmware-only)."""
     root = root or boards_dir()
     if not root.is_dir():
-        raise ConfigError(f"board registry {root} not found: set EDGEPERF_BOARDS or use a source checkout")
+        raise ConfigError(f"board registry {root} not found: set EDGEPERF_BOARDS, or reinstall edgeperf (its wheel ships boards/)")
     boards = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         file = folder / DESCRIPTION_FILE
