@@ -84,3 +84,5 @@ def test_the_wheel_finds_every_shipped_folder_and_its_version(installed, tmp_pat
     assert version.strip().startswith("edgeperf ") and version.split()[1][0].isdigit(), version
     listing = _run([str(installed / "bin" / "edgeperf"), "boards"], cwd=tmp_path).stdout
     assert "virtual" in listing, listing
+    completion = _run([str(installed / "bin" / "edgeperf"), "completion", "bash"], cwd=tmp_path).stdout
+    assert "_ARGCOMPLETE=1" in completion and "edgeperf" in completion

@@ -21,6 +21,8 @@ from .agent import DEFAULT_LIMITS, DEFAULT_MAX_ITERATIONS, serve
 from .benchmarks import BENCHMARKS, DEFAULT_BENCHMARKS
 from .boards.registry import get_board
 from .bundled import bundled_model
+from .completion import autocomplete
+from .completion import register as register_completion
 from .consoles import make_console
 from .device.serial import ClientLimits
 from .dut import RecoveryPolicy
@@ -631,6 +633,7 @@ def make_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_sim)
     from .boards.commands import register as register_board_commands
     register_board_commands(sub)
+    register_completion(sub)
     return parser
 
 
@@ -648,6 +651,7 @@ def _given_options(argv: list[str] | None) -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
+    autocomplete(parser)
     args = parser.parse_args(argv)
     if getattr(args, "resume", None):
         args.given = _given_options(argv)
