@@ -26,12 +26,13 @@ from .completion import register as register_completion
 from .consoles import make_console
 from .device.serial import ClientLimits
 from .dut import RecoveryPolicy
-from .errors import ConfigError, EdgeperfError, ResultsWriteError
+from .errors import ConfigError, EdgeperfError, ExitCode, ResultsWriteError
 from .farm.options import add_farm_options, farm_requested, runner, split_spec
 from .golden import parse_runtimes
 from .modes import Mode
 from .results import ResultsFolder
 from .results.layers import print_profiles
+from .results.requirements import DEFAULT_REQUIRE, REQUIREMENTS, assess, parse_require
 from .results.resume import interrupted_run
 from .results.summary import golden_lines
 from .results.terminal import print_summary
@@ -39,7 +40,7 @@ from .rules.energy import EnergySettings
 from .rules.performance import PerformanceSettings
 from .rules.progress import Progress
 from .rules.streaming import StreamingSettings
-from .run import check_scenario, iter_failures, mode_settings, scenario_profile
+from .run import check_scenario, mode_settings, scenario_profile
 from .sim.timing import DEFAULT_PROFILE, PROFILES
 from .streaming import DEFAULT_DELAY_S
 from .targets import (
@@ -180,7 +181,8 @@ def build_targets(args: argparse.Namespace) -> list[Target]:
 
 #: Parsed values that are not options of the run itself: where its results go and how it is shown, and the
 #: parser's own entries.
-_NOT_RUN_OPTIONS = frozenset({"command", "func", "golden_default", "resume", "results", "given", "json", "quiet"})
+_NOT_RUN_OPTIONS = frozenset({"command", "func", "golden_default", "resume", "results", "given", "json", "quiet",
+                              "require"})
 
 
 #: Options that say where the board is and how it is driven, not what runs: a resume may change them (a board
@@ -271,13 +273,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write((folder.path / "results.json").read_text(encoding="utf-8"))
         sys.stdout.flush()
-    failures = list(iter_failures(document))
+    outcome = assess(document, args.require)
     if args.quiet:
         errors = make_console(stderr=True)
-        for failure in failures:
+        for failure in outcome.lines:
             errors.print(f"[red]{escape(failure)}[/red]", highlight=False)
         console.print(str(folder.path), highlight=False)
-        return 1 if failures else 0
+        return outcome.exit_code
     print_summary(console, document)
     runs = document["runs"]
     assert isinstance(runs, list)
@@ -288,9 +290,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"Results: {folder.path} (results.json, results.txt, device logs); "
                   f"report: edgeperf report {folder.path}")
-    for failure in failures:
+    for failure in outcome.lines:
         console.print(f"[red]{escape(failure)}[/red]")
-    return 1 if failures else 0
+    return outcome.exit_code
 
 
 def _positive(kind: type[int | float]) -> Callable[[str], int | float]:
@@ -358,6 +360,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="RESULTS_DIR",
                         help="continue an interrupted accuracy run in its results folder, from its journals")
     parser.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
+    parser.add_argument("--require", type=parse_require, default=DEFAULT_REQUIRE, metavar="CHECKS",
+                        help="what a finished run must show to exit 0, comma-separated, or none: "
+                             + "; ".join(f"{name}: {text}" for name, text in REQUIREMENTS.items())
+                             + f" (default {','.join(DEFAULT_REQUIRE)}); a missed one exits {int(ExitCode.CHECK_FAILED)}")
     parser.add_argument("--json", action="store_true",
                         help="write the results document (what results.json holds) to stdout, all other text to stderr")
     parser.add_argument("--quiet", "-q", action="store_true",
@@ -472,13 +478,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for line in lost:
         console.print(f"[red]{line}[/red]")
     worst = max((row.regression(i) for row in rows for i in range(1, len(folders))), default=0.0)
+    common = any(row.cells[0] is not None and any(cell is not None for cell in row.cells[1:]) for row in rows)
+    if not common:
+        console.print("[red]the runs have no benchmark measured in common: there is nothing to compare[/red]"
+                      + (": --fail-above fails" if args.fail_above is not None else ""))
+    if args.fail_above is not None and not common:
+        return ExitCode.CHECK_FAILED
     if args.fail_above is not None and lost:
         console.print(f"[red]{len(lost)} benchmark(s) measured in run 1 were not measured later: --fail-above fails[/red]")
-        return 1
+        return ExitCode.CHECK_FAILED
     if args.fail_above is not None and worst * 100 > args.fail_above:
         console.print(f"[red]regression of {worst * 100:.1f} % exceeds --fail-above {args.fail_above:g} %[/red]")
-        return 1
-    return 0
+        return ExitCode.CHECK_FAILED
+    return ExitCode.OK
 
 
 @_reads_results
@@ -502,7 +514,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 AGENT_EPILOG = """One TCP client is served at a time; the others are refused until it leaves or is dropped. Every client starts
 with a fresh command parser. Exit codes: 0 after SIGTERM or SIGINT (honoured within a second, even during an
-inference, whose client then gets no reply), 2 for a bad option or listen address (one line on stderr)."""
+inference, whose client then gets no reply), 2 for an option the parser refuses, 3 for a bad listen address (one
+line on stderr); README.md has every exit code."""
 
 
 def _serve_sww_bench(args: argparse.Namespace) -> int:
@@ -591,7 +604,8 @@ def make_parser() -> argparse.ArgumentParser:
     comp.add_argument("--min-change", type=float, default=1.0,
                       help="smallest relative change in percent that can count as significant (default 1)")
     comp.add_argument("--fail-above", type=float, metavar="PCT",
-                      help="exit 1 when a run is significantly worse than the first by more than PCT percent")
+                      help="exit 1 when a run is significantly worse than the first by more than PCT percent, "
+                           "lost a benchmark the first measured, or has nothing in common with it")
     comp.set_defaults(func=cmd_compare)
     exp = sub.add_parser("export", help="copy a results folder into the MLPerf Tiny submission tree")
     exp.add_argument("results")
@@ -660,10 +674,10 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeperfError as exc:
         # One line whatever the width, and printed as written: a message may hold brackets rich reads as markup.
         make_console(stderr=True).print(f"[red]edgeperf: {escape(str(exc))}[/red]", highlight=False)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         make_console(stderr=True).print("[yellow]interrupted; results written so far are kept[/yellow]")
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
 from .results.journal import Journal
 from .results.records import RunRecord
+from .results.requirements import assess
 from .results.schema import SCHEMA, UNITS, Document
 from .results.summary import accuracy_text, energy_text, performance_text, run_summary
 from .rules.accuracy import journal_header, run_accuracy
@@ -291,6 +292,7 @@ def measure_target(target: Target, mode: Mode | str, settings: PerformanceSettin
         raise  # nothing more can be saved: the whole run stops, the folder keeps what was written
     except EdgeperfError as exc:
         record.error = f"{type(exc).__name__}: {exc}"
+        record.error_kind = exc.exit_code.name.lower()
     finally:
         log.close()
         record.wall_seconds = time.time() - started
@@ -376,13 +378,5 @@ def run_all(targets: list[Target], mode: Mode | str, settings: PerformanceSettin
 
 
 def iter_failures(document: Document) -> Iterator[str]:
-    runs = document["runs"]
-    assert isinstance(runs, list)
-    for run in runs:
-        if run.get("error"):
-            yield f"{run['benchmark']}: {run['error']}"
-        accuracy = run.get("accuracy") or {}
-        for runtime, check in accuracy.get("golden", {}).items():
-            if check["mismatches"]:
-                yield (f"{run['benchmark']}: golden check: {check['mismatches']} of {check['compared_samples']} "
-                       f"samples outside {runtime}'s tolerance ({check['tolerance']})")
+    """Every failed benchmark and missed default requirement of `document`, one line each."""
+    yield from assess(document).lines

@@ -177,7 +177,7 @@ class SerialEndpoint:
             self.url = path
             self._selector.register(self._master, selectors.EVENT_READ, "pty")
         else:
-            raise SimulatorError(f"--listen must be 'pty', 'tcp:HOST:PORT' or 'serial:DEVICE', not {listen!r}")
+            raise ConfigError(f"--listen must be 'pty', 'tcp:HOST:PORT' or 'serial:DEVICE', not {listen!r}")
 
     def _open_pty(self) -> None:
         self._master, self._slave = os.openpty()

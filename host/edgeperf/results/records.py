@@ -201,6 +201,8 @@ class RunRecord:
     #: Flash and RAM of the firmware image and the tensor arena (facts.py), when known.
     memory: dict[str, object] | None = None
     error: str | None = None
+    #: What kind of failure `error` is, as its exit code's name: "config" (fix the input) or "device".
+    error_kind: str | None = None
     wall_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
@@ -209,7 +211,8 @@ class RunRecord:
                                     "recovery": self.recovery}
         optional: dict[str, object | None] = {
             "io_manager": self.io_manager, str(self.mode): self.result.to_dict() if self.result else None,
-            "loadgen": self.loadgen, "session": self.session, "memory": self.memory, "error": self.error}
+            "loadgen": self.loadgen, "session": self.session, "memory": self.memory, "error": self.error,
+            "error_kind": self.error_kind}
         entry.update({key: value for key, value in optional.items() if value is not None})
         entry["wall_seconds"] = self.wall_seconds
         return entry

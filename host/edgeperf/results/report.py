@@ -19,7 +19,7 @@ from . import interactive, plots
 from .folder import atomic_write_text
 from .overview import summary_table
 from .profile_report import profile_section
-from .summary import iterations_per_window
+from .summary import iterations_per_window, loadgen_validity
 from .sww_report import streaming_section
 from .validate import check_document
 
@@ -155,7 +155,7 @@ def _loadgen(lg: dict, context: dict) -> tuple[str, list[str]]:
                           if isinstance(v, float) and k != "samples_per_second")
         rows += f"<tr><td>{html.escape(key)}</td><td>{cells}</td><td>{html.escape(stats['definition'])}</td></tr>"
     images = [_img(plots.loadgen_latency(lg), "per-query latency")] if lg.get("per_query", {}).get("device_ms") else []
-    return (head + f"<p>LoadGen result: {html.escape(str(lg.get('validity')))}</p>"
+    return (head + f"<p>LoadGen result: {html.escape(loadgen_validity(lg))}</p>"
             f"<table><tr><th>latency</th><th>ms</th><th>what it measures</th></tr>{rows}</table>", images)
 
 

@@ -119,6 +119,13 @@ def streaming_lines(section: Document) -> list[str]:
     return out
 
 
+def loadgen_validity(loadgen: Document) -> str:
+    """LoadGen's verdict on a performance run, with its reasons when it is not VALID."""
+    validity = str(loadgen.get("validity"))
+    reasons = loadgen.get("invalid_reasons")
+    return f"{validity} ({'; '.join(map(str, reasons))})" if validity != "VALID" and reasons else validity
+
+
 def run_summary(entries: list[Document]) -> str:
     """The top-level results.txt: one block per benchmark with its numbers and every rule check."""
     out: list[str] = ["edgeperf results", ""]
@@ -149,7 +156,7 @@ def run_summary(entries: list[Document]) -> str:
             if "metrics" in lg:
                 out += [f"  {name}: {value:.3f}" for name, value in lg["metrics"].items()]
             else:
-                out.append(f"  LoadGen result: {lg.get('validity')}")
+                out.append(f"  LoadGen result: {loadgen_validity(lg)}")
                 for key in ("host_e2e_latency_ms", "device_latency_ms"):
                     out.append(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in lg[key].items()))
         acc = entry.get("accuracy")

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..modes import Mode
 from .schema import Document
-from .summary import fault_summary
+from .summary import fault_summary, loadgen_validity
 
 
 def _print_accuracy(console: Console, document: Document) -> None:
@@ -85,7 +85,7 @@ def _print_loadgen(console: Console, document: Document) -> None:
         def cell(stats: Document) -> str:
             parts = [f"{k} {v:.3f}" for k, v in stats.items() if isinstance(v, float) and k != "samples_per_second"]
             return ", ".join(parts)
-        table.add_row(run["benchmark"], str(lg.get("validity")), cell(lg["host_e2e_latency_ms"]),
+        table.add_row(run["benchmark"], loadgen_validity(lg), cell(lg["host_e2e_latency_ms"]),
                       cell(lg["device_latency_ms"]), "-")
     console.print(table)
 

@@ -148,6 +148,30 @@ def parse_detail(path: Path) -> dict[str, object]:
     return values
 
 
+#: LoadGen's own checks in `mlperf_log_detail.txt`, each a reason for an INVALID result when false.
+VALIDITY_CHECKS = {"result_min_duration_met": "min duration not satisfied",
+                   "result_min_queries_met": "min queries not satisfied",
+                   "early_stopping_met": "early stopping not satisfied",
+                   "result_perf_constraints_met": "latency constraint not satisfied"}
+
+
+def invalid_reasons(detail: dict[str, object], summary: Path) -> list[str]:
+    """Why LoadGen called a run INVALID, in its words: each failed check of the detail log, its stated reason,
+    and the recommendations `mlperf_log_summary.txt` lists under them (e.g. how many queries were needed)."""
+    reasons = [text for key, text in VALIDITY_CHECKS.items() if detail.get(key) is False]
+    if detail.get("result_invalid_reason"):
+        reasons.append(str(detail["result_invalid_reason"]))
+    lines = summary.read_text(errors="replace").splitlines() if summary.is_file() else []
+    start = next((i for i, line in enumerate(lines) if line.startswith("Recommendations:")), len(lines))
+    advice = []
+    for line in lines[start + 1:]:
+        if line.startswith("="):
+            break
+        if line.strip().startswith("* "):
+            advice.append(line.strip()[2:].rstrip("."))
+    return reasons + advice or ["LoadGen gave no reason"]
+
+
 def accuracy_from_log(path: Path, benchmark: Benchmark, samples: list[tuple[DatasetFile, int]]) -> dict[str, float]:
     """Decode `mlperf_log_accuracy.json` (float32 results per QSL index) and score it with the accuracy-mode metric code."""
     per_file: dict[str, list[np.ndarray]] = {}
@@ -221,6 +245,8 @@ class ScenarioRun:
         queries = [json.loads(line) for line in (outdir / "device_latency.jsonl").read_text().splitlines()]
         device = [q["device_us"] / 1000 for q in queries]
         result["validity"] = detail.get("result_validity")
+        if result["validity"] != "VALID":
+            result["invalid_reasons"] = invalid_reasons(detail, outdir / "mlperf_log_summary.txt")
         result["host_e2e_latency_ms"] = {
             "definition": "LoadGen: query issue to completion on the host (includes the link)",
             f"p{p * 100:g}": _ms(detail.get(f"result_{p * 100:.2f}_percentile_latency_ns")),
