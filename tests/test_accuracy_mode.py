@@ -135,7 +135,7 @@ def test_resume_refuses_a_journal_of_another_dataset(tmp_path):
                                                                   "dataset": "y"}}) + "\n")
     proc = _cli("run", "--resume", str(results), cwd=tmp_path)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "belongs to another run" in json.loads((results / "results.json").read_text())["runs"][0]["error"]
 
 

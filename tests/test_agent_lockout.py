@@ -298,8 +298,8 @@ def test_the_agent_serves_on_ipv6_loopback_without_allow_remote(start_agent):
 
 @pytest.mark.parametrize("listen", ["tcp:127.0.0.1:99999", "tcp:127.0.0.1:-1", "tcp:127.0.0.1:http", "tcp:127.0.0.1",
                                     "tcp:[::1]:70000", "udp:127.0.0.1:7000"])
-def test_a_bad_listen_address_is_one_line_and_exit_code_2(listen):
+def test_a_bad_listen_address_is_one_line_and_exit_code_3(listen):
     proc = subprocess.run(_agent_command("--listen", listen), env=_env(), capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and listen in proc.stderr, proc.stderr

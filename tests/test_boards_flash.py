@@ -131,7 +131,7 @@ def test_flash_cli_dry_run_and_error(firmware):
     assert f"pyocd flash -t stm32l4r5zitx {firmware['.hex']}" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "edgeperf.cli", "flash", "--board", "qemu-mps3-an547",
                            str(firmware[".elf"])], env=env, text=True, capture_output=True, timeout=60)
-    assert proc.returncode == 2 and "not flashed" in proc.stderr
+    assert proc.returncode == 3 and "not flashed" in proc.stderr
 
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -149,7 +149,7 @@ def test_a_silent_board_is_reset_before_the_run(tmp_path):
     finally:
         os.close(master)
         os.close(slave)
-    assert proc.returncode == 1
+    assert proc.returncode == 4
     import json
     error = json.loads((tmp_path / "res" / "results.json").read_text())["runs"][0]["error"]
     assert "did not answer `name`" in error and "cannot reset through RTS" in error

@@ -81,5 +81,5 @@ def test_boards_command_lists_the_registry():
 def test_boards_command_reports_a_broken_description(tmp_path):
     path = _write(tmp_path, GOOD.replace("energy = 9600", "energy = 0"))
     proc = _cli("boards", env_extra={"EDGEPERF_BOARDS": str(tmp_path)})
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "uart.energy" in proc.stderr and "board.toml" in proc.stderr

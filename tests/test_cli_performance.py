@@ -55,7 +55,7 @@ def test_existing_results_folder_is_refused(tmp_path):
     results.mkdir()
     (results / "keep.txt").write_text("precious")
     proc = _run("run", "-b", "kws01", "--quick", "--results", str(results), cwd=tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "already exists" in proc.stderr
     assert (results / "keep.txt").read_text() == "precious"
 
@@ -65,7 +65,7 @@ def test_wrong_board_model_is_reported(tmp_path):
     results = tmp_path / "res"
     proc = _run("run", "-b", "kws01", "--model", str(REPO / "models" / "ic01.tflite"), "--quick",
                 "--sim-time-scale", "0", "--results", str(results), cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     run = json.loads((results / "results.json").read_text())["runs"][0]
     assert "ic01" in run["error"]
 
@@ -75,7 +75,7 @@ def test_a_model_for_another_benchmark_is_refused_before_anything_is_sent(tmp_pa
     results = tmp_path / "res"
     proc = _run("run", "-b", "kws01", "--model", str(REPO / "models" / "vww01.tflite"), "--port",
                 str(tmp_path / "no-such-port"), "--results", str(results), cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     run = json.loads((results / "results.json").read_text())["runs"][0]
     assert run["error"].startswith("ModelError:") and "27648 input values" in run["error"]
     assert "kws01 sends 490" in run["error"]
@@ -90,7 +90,7 @@ def test_a_dataset_of_another_benchmark_is_refused_before_the_port_is_opened(tmp
     results = tmp_path / "res"
     proc = _run("run", "-b", "kws01", "--dataset", str(tmp_path / "data"), "--port", str(tmp_path / "no-such-port"),
                 "--results", str(results), cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert error.startswith("DatasetError:") and "10 classes, but kws01 has 12" in error
     assert "no-such-port" not in error  # nothing was opened
@@ -111,7 +111,7 @@ def test_a_model_with_another_output_size_is_refused_before_the_port_is_opened(t
     results = tmp_path / "res"
     proc = _run("run", "-b", "kws01", "--model", str(wrong), "--port", str(tmp_path / "no-such-port"),
                 "--results", str(results), cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert error.startswith("ModelError:") and "gives 10 output values, but kws01 scores 12 classes" in error
 
@@ -146,6 +146,6 @@ def test_realistic_board_meets_no_false_fault_and_unequal_windows_are_shown_as_s
 def test_a_bad_timing_option_is_one_line_and_exit_2(tmp_path):
     proc = _run("run", "-b", "kws01", "--quick", "--sim-timing", "jitter=lots", "--results", str(tmp_path / "r"),
                 cwd=tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "timing override 'jitter=lots'" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "r").exists()

@@ -154,7 +154,7 @@ def test_a_place_held_by_someone_else_is_refused(lab, tmp_path):
     subprocess.run(lab["client"] + ["-p", "edge1", "acquire"], check=True, capture_output=True, env=env, timeout=60)  # type: ignore[operator]
     results = tmp_path / "res"
     proc = _edgeperf(lab, results)
-    assert proc.returncode == 1
+    assert proc.returncode == 4
     run = json.loads((results / "results.json").read_text())["runs"][0]
     assert "LabgridError" in run["error"] and "acquire" in run["error"]
     assert _holder(lab) == "bench7/alice", "edgeperf must not release a lock it does not hold"

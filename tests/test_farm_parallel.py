@@ -54,7 +54,7 @@ def test_a_failing_board_does_not_sink_the_others(start_board, tmp_path):
     results = tmp_path / "res"
     proc = _run("run", "--parallel", "--quick", "-b", "ic01", "--target", good.url,
                 "--target", f"socket://127.0.0.1:9", "--results", str(results), cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 4
     runs = json.loads((results / "results.json").read_text())["runs"]
     assert "performance" in runs[0] and not runs[0].get("error")
     assert "LinkError" in runs[1]["error"] and "socket://127.0.0.1:9" in runs[1]["error"]
@@ -63,5 +63,5 @@ def test_a_failing_board_does_not_sink_the_others(start_board, tmp_path):
 def test_one_port_cannot_serve_parallel_benchmarks(tmp_path):
     proc = _run("run", "--parallel", "--quick", "-b", "kws01", "-b", "ic01", "--port", "socket://127.0.0.1:9",
                 "--results", str(tmp_path / "res"), cwd=tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "several targets use socket://127.0.0.1:9" in proc.stderr

@@ -53,7 +53,7 @@ def _performance(tmp: Path, name: str, faults: list[str], seed: int = 1, reset: 
         port = board.event["stable_url"]  # follows the pty across a disconnect; the reset FIFO is beside it
         proc = _cli("-b", "kws01", "--quick", "--port", port, *board_args, "--results", str(results), cwd=tmp)
     run = _run_doc(results)
-    assert proc.returncode == (1 if run.get("error") else 0), proc.stdout + proc.stderr
+    assert proc.returncode == (4 if run.get("error") else 0), proc.stdout + proc.stderr
     return run
 
 

@@ -47,9 +47,9 @@ def _ad01_window_column(raw: bytes) -> bytes:
 
 
 DATASET_CASES = [
-    ("kws01", lambda raw: raw + b"tst_\xff.bin,12,1\n", 1, "not UTF-8 text (byte 0xff)"),
+    ("kws01", lambda raw: raw + b"tst_\xff.bin,12,1\n", 3, "not UTF-8 text (byte 0xff)"),
     ("kws01", lambda raw: b"\xef\xbb\xbf" + raw, 0, "Results:"),  # a byte-order mark is accepted
-    ("ad01", _ad01_window_column, 1, "bytes_to_send and stride must be integers"),
+    ("ad01", _ad01_window_column, 3, "bytes_to_send and stride must be integers"),
 ]
 
 
@@ -70,7 +70,7 @@ def test_a_bad_label_file(tmp_path, bench, edit, code, message):
 def test_a_results_path_that_cannot_be_a_folder(tmp_path, where, message):
     (tmp_path / "a-file").write_text("not a folder")
     got, out = _cli("run", "-b", "kws01", "--quick", "--sim-time-scale", "0", "--results", where, cwd=tmp_path)
-    assert got == 2, out
+    assert got == 3, out
     assert message in out and "Traceback" not in out
 
 
@@ -117,13 +117,13 @@ def test_a_hand_edited_results_file(tmp_path, finished, command, how):
     args = [command, str(folder)] if command == "report" else [command, str(finished), str(folder), "--fail-above", "5"]
     got, out = _cli(*args, cwd=tmp_path)
     assert "Traceback" not in out, out
-    assert got == 2 and ("edited or damaged" in out or "not an edgeperf results file" in out), out
+    assert got == 3 and ("edited or damaged" in out or "not an edgeperf results file" in out), out
 
 
 def test_a_bad_agent_listen_address(tmp_path):
     got, out = _cli("agent", "--model", str(REPO / "models" / "kws01.tflite"), "--listen", "tcp:127.0.0.1:99999",
                     cwd=tmp_path, timeout=60)
-    assert got == 2 and "Traceback" not in out and len(out.strip().splitlines()) == 1, out
+    assert got == 3 and "Traceback" not in out and len(out.strip().splitlines()) == 1, out
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def boards(tmp_path) -> Path:
 def test_a_board_description_that_is_not_utf8(tmp_path, boards):
     got, out = _cli("run", "-b", "kws01", "--board", "broken", "--port", "socket://127.0.0.1:9", "--quick",
                     "--results", str(tmp_path / "res"), cwd=tmp_path, env={"EDGEPERF_BOARDS": str(boards)})
-    assert got == 2 and "not UTF-8 text" in out and "Traceback" not in out, out
+    assert got == 3 and "not UTF-8 text" in out and "Traceback" not in out, out
 
 
 def test_a_broken_unrelated_board_description_blocks_nothing(tmp_path, boards, start_board):
@@ -162,7 +162,7 @@ def test_a_journal_damaged_in_the_middle_is_refused_and_kept(tmp_path):
     document["runs"] = []
     (results / "results.json").write_text(json.dumps(document))
     got, out = _cli("run", "--resume", str(results), cwd=tmp_path)
-    assert got == 1 and "Traceback" not in out, out
+    assert got == 3 and "Traceback" not in out, out
     assert "line 3 is damaged" in json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert journal.read_bytes() == b"".join(lines[:-1])
 
@@ -182,7 +182,7 @@ def test_a_full_disk_stops_the_run_saying_what_is_kept(tmp_path, size):
     try:
         got, out = _cli("run", "--mode", "accuracy", "-b", "kws01", "-b", "ic01", "--sim-time-scale", "0",
                         "--results", str(disk / "res"), cwd=tmp_path)
-        assert got == 2 and "Traceback" not in out, out
+        assert got == 3 and "Traceback" not in out, out
         assert "No space left on device" in out and "what was written before is kept" in out, out
         json.loads((disk / "res" / "results.json").read_text())  # the last complete version, never half a file
     finally:

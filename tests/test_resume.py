@@ -82,7 +82,7 @@ def test_a_board_running_another_model_is_refused_when_the_model_file_is_unknown
     other = start_board("kws01", model=_perturbed(model_path("kws01"), tmp_path / "kws01-b.tflite"))
     before = _files_of(results)
     code, out = _finish("run", "--resume", str(results), "--port", other.url, cwd=tmp_path)
-    assert code == 1, out
+    assert code == 3, out
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert "runs another model than the run that wrote" in error
     journal = "kws01/accuracy/journal.jsonl"
@@ -105,7 +105,7 @@ def test_a_board_at_another_clock_is_refused(tmp_path, start_board):
     board.close()
     faster = start_board("kws01", extra=["--clock-mhz", "120"])
     code, out = _finish("run", "--resume", str(results), "--port", faster.url, cwd=tmp_path)
-    assert code == 1, out
+    assert code == 3, out
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert "runs at another clock" in error and "ms in the journal" in error
 
@@ -115,7 +115,7 @@ def test_the_recorded_options_are_used_and_contradicting_ones_refused(tmp_path):
     results = tmp_path / "res"
     done = _interrupted(results, "--sim-clock-mhz", "30", "--sim-time-scale", "0", cwd=tmp_path)
     code, out = _finish("run", "--resume", str(results), "--sim-clock-mhz", "120", cwd=tmp_path)
-    assert code == 2, out
+    assert code == 3, out
     assert "--sim-clock-mhz was 30.0 in that run, 120.0 now" in out
     assert "Traceback" not in out
     code, out = _finish("run", "--resume", str(results), cwd=tmp_path)
@@ -135,7 +135,7 @@ def test_a_journal_written_at_another_clock_is_refused_naming_the_difference(tmp
     document["options"]["sim_clock_mhz"] = 120.0
     (results / "results.json").write_text(json.dumps(document))
     code, out = _finish("run", "--resume", str(results), cwd=tmp_path)
-    assert code == 1, out
+    assert code == 3, out
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert "belongs to another run: board.clock_mhz was 30.0 in the journal, is 120.0 now" in error
 
@@ -152,7 +152,7 @@ def test_a_finished_run_is_never_replaced(tmp_path, resume_args):
     assert code == 0, out
     before = _files_of(results)
     code, out = _finish("run", *resume_args, "--resume", str(results), cwd=tmp_path)
-    assert code == 2, out
+    assert code == 3, out
     assert "Traceback" not in out
     assert ("contradict" in out) if resume_args else ("nothing to resume" in out)
     assert _files_of(results) == before
@@ -170,5 +170,5 @@ def test_a_folder_that_cannot_be_resumed_is_refused(tmp_path, document, message)
     results.mkdir()
     (results / "results.json").write_text(document if isinstance(document, str) else json.dumps(document))
     code, out = _finish("run", "--resume", str(results), cwd=tmp_path, timeout=60)
-    assert code == 2, out
+    assert code == 3, out
     assert message in out and "Traceback" not in out

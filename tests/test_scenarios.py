@@ -119,7 +119,8 @@ def test_singlestream_device_p90_matches_cost_model_and_host_adds_the_link(tmp_p
 
     results = tmp_path / "res"
     proc = _cli("run", "-b", "kws01", "--scenario", "singlestream", "--quick", "--baud", "921600",
-                "--sim-time-scale", "1", "--sim-profile", "ideal", "--results", str(results), cwd=tmp_path)
+                "--sim-time-scale", "1", "--sim-profile", "ideal", "--require", "quality",  # quick: LoadGen calls it INVALID
+                "--results", str(results), cwd=tmp_path)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, out + err
     run = json.loads((results / "results.json").read_text())["runs"][0]
@@ -152,7 +153,7 @@ def test_cli_reports_the_failed_query_of_a_stopped_board(start_board, tmp_path):
         out, err = proc.communicate(timeout=120)
     finally:
         os.kill(board._proc.pid, signal.SIGCONT)
-    assert proc.returncode == 1, out + err
+    assert proc.returncode == 4, out + err
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert "failed during LoadGen singlestream/performance: sample" in error
     assert "exit code" not in error  # the LoadGen child finished normally: no abort, no core dump
