@@ -126,5 +126,5 @@ def test_detect_command_runs_on_this_machine(tmp_path):
     bad.write_text("- name: lpm01a\n  type: power\n  usb:\n    0x0483: STLINK\n")
     proc = subprocess.run([sys.executable, "-m", "edgeperf.cli", "detect", "--devices-yaml", str(bad)], env=env,
                           text=True, capture_output=True, timeout=120)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "bad.yaml" in proc.stderr and "[0].usb.0x0483" in proc.stderr

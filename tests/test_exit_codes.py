@@ -82,6 +82,14 @@ def test_the_bundled_models_reference_rule_fails_only_when_rules_are_required(qu
     assert assess(document).exit_code is ExitCode.OK  # the default: the same run passes CI
 
 
+@pytest.mark.parametrize("command", ["run", "verify"])
+def test_help_lists_every_requirement(tmp_path, command):
+    proc = _cli(command, "--help", cwd=tmp_path)
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert all(name in proc.stdout for name in ("quality", "golden", "loadgen-valid", "rules", "none"))
+    assert "top-1 90 %" in proc.stdout
+
+
 def test_a_bad_require_value_is_a_usage_error(tmp_path):
     proc = _cli("run", "-b", "kws01", "--require", "quality,speed", "--results", str(tmp_path / "res"), cwd=tmp_path)
     assert proc.returncode == ExitCode.USAGE == 2, proc.stderr

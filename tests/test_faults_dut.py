@@ -81,7 +81,7 @@ def _accuracy(tmp: Path, dataset: Path, name: str, faults: list[str], seed: int 
                 "--sim-profile", "ideal",
                 "--sim-fault-seed", str(seed), *fault_args, "--results", str(results), cwd=tmp)
     run = _run_doc(results)
-    assert proc.returncode == (1 if run.get("error") else 0), proc.stdout + proc.stderr
+    assert proc.returncode == (4 if run.get("error") else 0), proc.stdout + proc.stderr
     return run
 
 
@@ -183,7 +183,7 @@ def test_too_many_faults_stop_the_run_with_the_documented_error(tmp, small_datas
     proc = _cli("-b", "kws01", "--mode", "accuracy", "--dataset", str(small_dataset), "--sim-time-scale", "0",
                 "--sim-fault", "corrupt:0.01:in", "--max-recoveries", "1", "--results", str(results), cwd=tmp)
     run = _run_doc(results)
-    assert proc.returncode == 1
+    assert proc.returncode == 4
     assert run["error"].startswith("DeviceError: gave up after 1 recoveries")
     assert run["recovery"]["max_recoveries"] == 1 and run["session"]["faults"]
 

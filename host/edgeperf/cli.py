@@ -362,7 +362,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="1 s windows for development (not rule-compliant)")
     parser.add_argument("--require", type=parse_require, default=DEFAULT_REQUIRE, metavar="CHECKS",
                         help="what a finished run must show to exit 0, comma-separated, or none: "
-                             + "; ".join(f"{name}: {text}" for name, text in REQUIREMENTS.items())
+                             + "; ".join(f"{name}: {text}" for name, text in REQUIREMENTS.items()).replace("%", "%%")
                              + f" (default {','.join(DEFAULT_REQUIRE)}); a missed one exits {int(ExitCode.CHECK_FAILED)}")
     parser.add_argument("--json", action="store_true",
                         help="write the results document (what results.json holds) to stdout, all other text to stderr")
