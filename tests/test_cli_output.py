@@ -39,7 +39,7 @@ def test_an_error_is_one_line_when_piped(tmp_path):
     occupied = tmp_path / ("a-results-path-long-enough-to-pass-eighty-columns-" * 2 + "[bold]")
     occupied.write_text("not a folder")
     proc = _cli("run", "--results", str(occupied), cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.returncode == 3 and proc.stdout == ""
     assert proc.stderr == f"edgeperf: --results {occupied} is a file, not a folder; choose another --results path\n"
 
 
