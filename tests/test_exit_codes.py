@@ -137,6 +137,17 @@ def test_a_missed_quality_target_fails_by_default(tmp_path):
     assert assess(_document(results), ()).exit_code is ExitCode.OK  # --require none would accept it
 
 
+def test_a_missed_quality_target_under_loadgen_fails_by_default(tmp_path):
+    """The same model under LoadGen's offline accuracy run: the score comes from LoadGen's accuracy log."""
+    results = tmp_path / "res"
+    proc = _cli("run", "-b", "kws01", "--scenario", "offline", "--mode", "accuracy", "--quick", "--baud", "921600",
+                "--model", str(_classes_shifted(tmp_path)), "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == ExitCode.CHECK_FAILED, proc.stdout + proc.stderr
+    assert _document(results)["runs"][0]["loadgen"]["metrics"]["top1"] == 0.0
+    assert ("kws01: quality target missed in LoadGen's accuracy run: top-1 0.0 % against the target top-1 90 %"
+            in proc.stdout)
+
+
 def test_an_invalid_loadgen_run_fails_and_says_why(tmp_path):
     """A quick LoadGen run processes too few queries for early stopping: INVALID, with LoadGen's reasons shown."""
     results = tmp_path / "res"

@@ -50,7 +50,9 @@ def _quality(run: Document) -> Iterator[str]:
     if isinstance(loadgen, dict) and isinstance(loadgen.get("metrics"), dict) and bench is not None:
         value = loadgen["metrics"].get(bench.metric)
         if isinstance(value, int | float) and value < bench.quality_target:
-            yield f"quality target missed in LoadGen's accuracy run: {bench.metric} {value:.3f} against {bench.quality_target:g}"
+            shown = (f"AUC {value:.3f} against the target AUC {bench.quality_target:.2f}" if bench.metric == "auc"
+                     else f"top-1 {value:.1f} % against the target top-1 {bench.quality_target:g} %")
+            yield f"quality target missed in LoadGen's accuracy run: {shown}"
 
 
 def _golden(run: Document) -> Iterator[str]:
