@@ -15,7 +15,7 @@ ENV = dict(os.environ, PYTHONPATH=str(REPO / "host"))
 
 
 def _edgeperf(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], env=ENV, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], env=ENV, capture_output=True, text=True, check=False,
                           timeout=60)
 
 
@@ -47,6 +47,6 @@ def test_bash_completes_options_and_benchmarks(tmp_path):
                       'complete_line "edgeperf run -b kw"\n'
                       'complete_line "edgeperf comp"\n')
     proc = subprocess.run(["bash", str(script)], env=dict(ENV, PATH=f"{tmp_path}:{os.environ['PATH']}"),
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     lines = [set(filter(None, (word.strip() for word in line.split("|")))) for line in proc.stdout.splitlines()]
     assert lines == [{"--sim-profile"}, {"kws01"}, {"compare", "completion"}], proc.stdout + proc.stderr

@@ -22,7 +22,7 @@ MODELS = REPO / "models"
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO / "host"), COLUMNS="250")
-    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "edgeperf.cli", *args], cwd=cwd, env=env, capture_output=True, check=False,
                           text=True, timeout=300)
 
 

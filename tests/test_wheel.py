@@ -24,7 +24,7 @@ BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "host", "models", "bo
 def _run(argv: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only what the venv itself holds
     proc = subprocess.run(argv, cwd=cwd, env=dict(env, COLUMNS="200"), capture_output=True, text=True,
-                          timeout=timeout, umask=0o022)
+                          timeout=timeout, umask=0o022, check=False)
     assert proc.returncode == 0, f"{argv}\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc
 
