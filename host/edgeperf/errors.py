@@ -41,6 +41,13 @@ class ConfigError(EdgeperfError):
     """A setting, option or description file is wrong."""
 
 
+class RequirementFailed(ConfigError):
+    """The input is complete and well-formed but misses a check the command enforces (the closed division's
+    rules, say): "completed, but a required check failed", not an input to fix."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
 class ModelError(EdgeperfError):
     """A model file is missing, unreadable or does not fit the benchmark."""
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..benchmarks import BENCHMARKS, get_benchmark
-from ..errors import ConfigError
+from ..errors import ConfigError, RequirementFailed
 from .closed import closed_problems
 from .folder import atomic_write_text
 from .report import load_document
@@ -73,7 +73,7 @@ def export(folder: Path, out: Path, division: str, org: str, system: str) -> Exp
     _check_progressive(runs, tree)
     blockers = [f"{_label(run)}: {problem}" for run in runs for problem in closed_problems(run, document)]
     if division == "closed" and blockers:
-        raise ConfigError(f"closed division refused, {len(blockers)} rule(s) failed: {'; '.join(blockers)}; "
+        raise RequirementFailed(f"closed division refused, {len(blockers)} rule(s) failed: {'; '.join(blockers)}; "
                           "export to --division open, or run again to the rules")
     for run in runs:
         if not SUBMISSION_NAMES.get(run["benchmark"]):
