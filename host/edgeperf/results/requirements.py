@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..benchmarks import BENCHMARKS
 from ..errors import ExitCode, exit_code_of
+from ..modes import Mode
 from .schema import Document
 
 #: Every requirement and what it checks, where the run measured it.
@@ -71,8 +72,8 @@ def _loadgen_valid(run: Document) -> Iterator[str]:
 
 
 def _rules(run: Document) -> Iterator[str]:
-    for mode in ("performance", "accuracy", "energy"):
-        section = run.get(mode)
+    for mode in Mode:
+        section = run.get(str(mode))
         if isinstance(section, dict) and any(not rule.get("met") for rule in section.get("rules", [])):
             yield str(section.get("verdict"))
 
