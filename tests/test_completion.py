@@ -43,7 +43,7 @@ def test_bash_completes_options_and_benchmarks(tmp_path):
                       'complete_line() { COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}; read -ra COMP_WORDS <<< "$1"; '
                       'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _python_argcomplete edgeperf; '
                       'printf "%s|" "${COMPREPLY[@]}"; echo; }\n'
-                      'complete_line "edgeperf run --sim-pro"\n'
+                      'complete_line "edgeperf run --sim-profi"\n'
                       'complete_line "edgeperf run -b kw"\n'
                       'complete_line "edgeperf comp"\n')
     proc = subprocess.run(["bash", str(script)], env=dict(ENV, PATH=f"{tmp_path}:{os.environ['PATH']}"),
