@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +18,17 @@ from edgeperf.sim.launcher import VirtualBenchProcess, VirtualBoardProcess
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
 REFERENCE_MODELS = Path(os.environ.get("EDGEPERF_REFERENCE_MODELS", REPO.parent / "shared" / "reference-models"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Firmware builds and generated streams go to a cache of this test process (each xdist worker has its own),
+    not the user's ~/.cache/edgeperf: no two workers configure one CMake tree at once."""
+    prefix = "edgeperf-test-cache-"
+    if prefix not in os.environ.get("EDGEPERF_CACHE_DIR", prefix):
+        return  # the user's own cache, kept
+    own = tempfile.mkdtemp(prefix=prefix)  # also when a worker inherited the controller's: it gets its own
+    os.environ["EDGEPERF_CACHE_DIR"] = own
+    config.add_cleanup(lambda: shutil.rmtree(own, ignore_errors=True))
 
 
 def reference_model(name: str) -> Path:

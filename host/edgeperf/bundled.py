@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .benchmarks import get_benchmark
 from .errors import ConfigError, ModelError
-from .resources import shipped_dir
+from .resources import cache_root, shipped_dir
 
 
 def models_dir() -> Path:
@@ -69,7 +69,7 @@ def sww_samples() -> Path:
     from .datasets.sww_synth import write_stream
 
     name, seed, seconds, words, look_alikes = SWW_STREAM
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeperf" / f"sww01-{seed}"
+    cache = cache_root() / f"sww01-{seed}"
     if not (cache / "sww01" / f"{name}.json").is_file():
         write_stream(cache / "sww01", name, seed, seconds, words, look_alikes)
     return cache

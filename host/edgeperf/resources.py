@@ -27,3 +27,16 @@ def shipped_dir(name: Shipped) -> Path:
     if isinstance(packaged, Path) and packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / name
+
+
+#: Moves everything edgeperf caches (firmware builds, generated streams) to one folder.
+CACHE_ENV = "EDGEPERF_CACHE_DIR"
+
+
+def cache_root() -> Path:
+    """Where edgeperf keeps what it builds or generates once: outside the checkout, so a read-only or shared
+    install works. $EDGEPERF_CACHE_DIR, else $XDG_CACHE_HOME/edgeperf, else ~/.cache/edgeperf."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edgeperf"

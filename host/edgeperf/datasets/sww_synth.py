@@ -12,6 +12,7 @@ one, so the model must learn the whole word, not a single sound.
 from __future__ import annotations
 
 import json
+import os
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,12 +148,21 @@ def make_stream(seed: int, length_s: float, words: int, look_alikes: int) -> tup
 
 
 def write_stream(folder: Path, name: str, seed: int, length_s: float, words: int, look_alikes: int) -> Path:
-    """Write `<name>.wav` and the truth file `<name>.json` in the MLCommons runner's format; returns the JSON path."""
+    """Write `<name>.wav` and the truth file `<name>.json` in the MLCommons runner's format; returns the JSON path.
+
+    Each file is written beside its place and renamed into it, the truth file last: a reader never sees half
+    a stream, and two processes building the same stream at once both end with the same complete files.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     audio, plan = make_stream(seed, length_s, words, look_alikes)
-    write_wav(folder / f"{name}.wav", audio)
-    truth = [{"wav_file": f"{name}.wav", "sample_rate": RATE, "length_sec": plan.length_s,
+    wav = folder / f"{name}.wav"
+    partial = wav.with_name(f".{wav.name}.{os.getpid()}")
+    write_wav(partial, audio)
+    os.replace(partial, wav)
+    truth = [{"wav_file": wav.name, "sample_rate": RATE, "length_sec": plan.length_s,
               "detection_windows": [list(span) for span in plan.words]}]
     path = folder / f"{name}.json"
-    path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    os.replace(partial, path)
     return path

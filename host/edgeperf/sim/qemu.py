@@ -26,6 +26,7 @@ from typing import Literal, Self
 
 from ..errors import ConfigError, SimulatorError
 from ..processes import stop_process
+from ..resources import CACHE_ENV, cache_root
 
 #: 2^3 ns of device time per instruction (125 MIPS): close to a 120 MHz Cortex-M4, fast on the host.
 ICOUNT_SHIFT = 3
@@ -33,7 +34,6 @@ ICOUNT_SHIFT = 3
 EMULATED_NOTE = (f"emulated: instruction count at {2 ** ICOUNT_SHIFT} ns per instruction (QEMU -icount "
                  f"shift={ICOUNT_SHIFT}), not a board's time")
 #: Overrides where `--board` firmware builds go (default: $XDG_CACHE_HOME/edgeperf/firmware).
-CACHE_ENV = "EDGEPERF_CACHE_DIR"
 #: What QEMU prints on stderr when `-serial pty` has made its pty.
 _PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+) \(label")
 
@@ -76,11 +76,8 @@ def _require(tool: str, package: str) -> None:
 
 
 def cache_dir() -> Path:
-    """Where firmware builds go: outside the checkout, so a read-only or shared install works."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edgeperf" / "firmware"
+    """Where firmware builds go (see `resources.cache_root`)."""
+    return cache_root() / "firmware"
 
 
 def default_build_dir(board: QemuBoard) -> Path:
