@@ -98,9 +98,15 @@ def test_detect_confirms_a_virtual_board_and_sorts_out_the_rest(start_board, tmp
     assert "no answer to name" in ambiguous.detail
     assert (monitor.role, monitor.name) == ("power", "lpm01a")
     assert plain.role == "unknown"
-    lines = suggestion(found)
+    lines = suggestion(found, by_id=tmp_path / "no-udev")
     assert lines[0] == f"edgeperf run --board nucleo-l4r5zi --port {board.url} -b kws01"
     assert "IO manager: stm32h573i-dk" in lines[1] and "power monitor: lpm01a on /dev/ttyACM7" in lines[2]
+    # With udev's by-id links the suggestion names the link that follows the adapter, not the tty.
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    stable = by_id / "usb-STMicroelectronics_STLINK-V3_0026003A3133510B37363734-if02"
+    stable.symlink_to(board.url)
+    assert suggestion(found, by_id=by_id)[0] == f"edgeperf run --board nucleo-l4r5zi --port {stable} -b kws01"
 
 
 def test_without_confirmation_a_dut_is_only_a_candidate():

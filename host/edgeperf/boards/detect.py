@@ -222,15 +222,32 @@ def list_usb_devices() -> tuple[list[UsbDevice], str]:
             for d in devices], ""
 
 
-def suggestion(found: Sequence[Found]) -> list[str]:
-    """What edgeperf would use: the confirmed DUTs, the preferred IO manager and power monitor."""
+#: udev's symlinks named after each adapter's vendor, product and serial number.
+BY_ID = Path("/dev/serial/by-id")
+
+
+def stable_path(device: str, by_id: Path = BY_ID) -> str:
+    """The /dev/serial/by-id name of `device` when udev made one: /dev/ttyACM0 can be another board after a
+    replug or a reboot, the by-id name cannot (it carries the adapter's serial number)."""
+    try:
+        target = Path(device).resolve()
+        links = sorted(by_id.iterdir()) if by_id.is_dir() else []
+    except OSError:
+        return device
+    return next((str(link) for link in links if link.resolve() == target), device)
+
+
+def suggestion(found: Sequence[Found], by_id: Path = BY_ID) -> list[str]:
+    """What edgeperf would use: the confirmed DUTs, the preferred IO manager and power monitor, each by its stable
+    path."""
     lines = []
     for item in found:
         if item.role == "dut" and item.confirmed:
-            lines.append(f"edgeperf run --board {item.name} --port {item.device}"
+            lines.append(f"edgeperf run --board {item.name} --port {stable_path(item.device, by_id)}"
                          + (f" -b {item.model}" if item.model else ""))
     for role in ("interface", "power"):
         best = [i for i in found if i.role == role]
         if best:
-            lines.append(f"{'IO manager' if role == 'interface' else 'power monitor'}: {best[0].name} on {best[0].device}")
+            lines.append(f"{'IO manager' if role == 'interface' else 'power monitor'}: {best[0].name} on "
+                         f"{stable_path(best[0].device, by_id)}")
     return lines
