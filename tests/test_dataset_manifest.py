@@ -84,7 +84,7 @@ def test_a_dataset_with_another_models_quantization_is_refused_before_anything_i
     results = tmp_path / "res"
     proc = _cli("run", "--mode", "accuracy", "-b", "kws01", "--model", str(other), "--port",
                 str(tmp_path / "no-such-port"), "--results", str(results), cwd=tmp_path)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # a dataset error: configuration or input
     assert "Traceback" not in proc.stdout + proc.stderr
     error = json.loads((results / "results.json").read_text())["runs"][0]["error"]
     assert error.startswith("DatasetError:") and "\n" not in error

@@ -131,8 +131,9 @@ def test_a_board_reporting_ic02_is_run_with_the_advice_it_gets(tmp_path, start_b
     wrong = _cli("run", "-b", "ic01", "--port", board.url, "--mode", "accuracy", "--dataset", str(data),
                  "--results", str(tmp_path / "wrong"), cwd=tmp_path)
     assert "choose --benchmark ic02" in _only_run(tmp_path / "wrong")["error"], wrong.stdout
+    # --require none: the official model on three synthetic samples misses the quality target by design.
     right = _cli("run", "-b", "ic02", "--port", board.url, "--mode", "accuracy", "--dataset", str(data),
-                 "--results", str(tmp_path / "right"), cwd=tmp_path)
+                 "--require", "none", "--results", str(tmp_path / "right"), cwd=tmp_path)
     assert right.returncode == 0, right.stdout + right.stderr
     assert len(_only_run(tmp_path / "right")["accuracy"]["samples"]) == 3
 

@@ -128,8 +128,9 @@ def test_verify_passes_on_the_official_resnet(tmp_path):
     exits 0 with no sample outside either runtime's tolerance."""
     model = official_model("ic01")
     results = tmp_path / "res"
+    # --require golden: the official model on the synthetic samples misses the quality target by design.
     proc = _cli("verify", "-b", "ic01", "--model", str(model), "--baud", "4000000", "--sim-time-scale", "0",
-                "--results", str(results), cwd=tmp_path)
+                "--require", "golden", "--results", str(results), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     golden = json.loads((results / "results.json").read_text())["runs"][0]["accuracy"]["golden"]
     assert {runtime: check["mismatches"] for runtime, check in golden.items()} == {"tflite-micro": 0, "litert": 0}

@@ -136,7 +136,7 @@ def test_preprocess_command(tmp_path):
     assert len(read_dataset(tmp_path / "out", get_benchmark("ic01"))) == 2
     again = subprocess.run([sys.executable, "-m", "edgeperf.cli", "preprocess", "ic01", str(tmp_path / "cifar"),
                             str(tmp_path / "out")], env=env, capture_output=True, text=True)
-    assert again.returncode == 2 and "already holds a dataset" in again.stderr
+    assert again.returncode == 3 and "already holds a dataset" in again.stderr  # an input error
 
 
 def test_a_label_outside_the_class_count_is_named(tmp_path):

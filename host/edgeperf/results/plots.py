@@ -52,7 +52,7 @@ def latency_distribution(perf: dict) -> bytes:
     reported = perf["latency"]["value"]
     offsets = np.array([w["elapsed_us"] / w["iterations"] - 1e3 * reported for w in perf["windows"]])
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.boxplot(offsets, vert=False, widths=0.5, showfliers=False, medianprops={"color": "#4878a8"})
+    ax.boxplot(offsets, orientation="horizontal", widths=0.5, showfliers=False, medianprops={"color": "#4878a8"})
     ax.plot(offsets, np.ones(len(offsets)), "o", color="#4878a8", alpha=0.7, label="window mean latency")
     ax.axvline(0, color="#c44e52", linestyle="--", label=f"1000 / median throughput = {reported:.3f} ms")
     pad = max(0.3 * float(np.ptp(offsets)), 1.0)
