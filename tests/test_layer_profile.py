@@ -18,7 +18,7 @@ from edgeperf.errors import ProtocolError
 from edgeperf.modelinfo import inspect_model
 from edgeperf.ports import MAX_INPUT, ReferencePort
 from edgeperf.protocol import transcripts
-from edgeperf.protocol.extensions import arena_used_bytes, extensions, parse_layers
+from edgeperf.protocol.extensions import arena_used_bytes, extensions, parse_layers, tflm_build
 from edgeperf.protocol.transcripts import match_all
 from edgeperf.results.layers import diff_layers
 from edgeperf.runtimes import TflmRunner
@@ -92,6 +92,11 @@ def test_host_parser_refuses_a_lost_layer_line_and_reads_facts():
                       "m-ext-[some-future-thing=x]", "m-runner-[tflite-micro]"])
     assert ext == {"edgeperf-binary-1": None, "arena-used-bytes": "24224", "some-future-thing": "x"}
     assert arena_used_bytes(ext) == 24224 and arena_used_bytes({"arena-used-bytes": "unknown"}) is None
+    assert tflm_build(ext) is None
+    tflm = extensions(["m-ext-[tflm-commit=90b983c2]", "m-ext-[tflm-kernels=cmsis_nn]"])
+    assert tflm_build(tflm) == {"commit": "90b983c2", "kernels": "cmsis_nn"}
+    assert tflm_build({"tflm-commit": "unknown", "tflm-kernels": "reference"}) == {"commit": None,
+                                                                                   "kernels": "reference"}
 
 
 def test_diff_matches_operators_by_index_and_type():

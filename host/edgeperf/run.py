@@ -23,7 +23,7 @@ from .links import open_link
 from .modes import Mode
 from .monitors import MonitorConfig
 from .protocol.eembc import Identity
-from .protocol.extensions import extensions
+from .protocol.extensions import extensions, tflm_build
 from .protocol.iomanager import ENERGY_DUT_BAUD, HOST_BAUD, UPLOAD_CHUNK_BYTES, IoManager
 from .protocol.transcript import DeviceLog
 from .results import ResultsFolder
@@ -136,6 +136,9 @@ def _learn_facts(run: _Run, session: DutSession) -> None:
     ext = extensions(session.client.profile_lines)
     if ext:
         board["extensions"] = ext
+    tflm = tflm_build(ext)
+    if tflm:
+        board["tflm"] = tflm
     note = timing_note(ext, board.get("timing_note"))
     if note:
         board["timing_note"] = note

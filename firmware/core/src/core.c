@@ -427,6 +427,12 @@ static void profile(ee_ctx *ctx)
         ee_buf_char(&b, ']');
         line(ctx, text);
     }
+    if (ctx->cfg.runner->facts) {
+        const char *const *fact;
+        for (fact = ctx->cfg.runner->facts; *fact; fact++) {
+            error_with(ctx, "m-ext-[", *fact, "]");
+        }
+    }
     if (ctx->cfg.board_ext) {
         error_with(ctx, "m-ext-[", ctx->cfg.board_ext, "]");
     }

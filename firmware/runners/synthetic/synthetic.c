@@ -94,6 +94,7 @@ int ee_synthetic_init(ee_synthetic *s, ee_runner *runner, const char *model, uin
     runner->ctx = s;
     runner->layers = &s->layers;
     runner->arena_used_bytes = 0; /* no tensor arena */
+    runner->facts = NULL;
     ee_layers_attach(&s->layers, 0, 0); /* recording starts once the core binds the board's counter */
     return 0;
 }

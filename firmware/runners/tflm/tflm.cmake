@@ -49,7 +49,24 @@ if(EE_TFLM_KERNELS_USED STREQUAL "cmsis_nn")
 else()
   list(FILTER EE_TFLM_SOURCES EXCLUDE REGEX "(/kernels/cmsis_nn/|/third_party/cmsis_nn/)")
 endif()
-message(STATUS "TFLite Micro: ${EE_TFLM_KERNELS_USED} kernels, CMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}")
+# The tflite-micro commit the tree was made from, announced as m-ext-[tflm-commit=...]: EE_TFLM_COMMIT
+# when given, else the first word of <tree>/TFLM_COMMIT (a file create_tflm_tree.py does not write:
+# write it when you make the tree, see README.md), else "unknown".
+set(EE_TFLM_COMMIT "" CACHE STRING "tflite-micro commit of EE_TFLM_DIR (empty: read EE_TFLM_DIR/TFLM_COMMIT, else unknown)")
+set(EE_TFLM_COMMIT_USED "${EE_TFLM_COMMIT}")
+if(NOT EE_TFLM_COMMIT_USED AND EXISTS "${EE_TFLM_DIR}/TFLM_COMMIT")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${EE_TFLM_DIR}/TFLM_COMMIT")
+  file(STRINGS "${EE_TFLM_DIR}/TFLM_COMMIT" EE_TFLM_COMMIT_LINES LIMIT_COUNT 1)
+  string(REGEX MATCH "[^ \t]+" EE_TFLM_COMMIT_USED "${EE_TFLM_COMMIT_LINES}")
+endif()
+if(NOT EE_TFLM_COMMIT_USED)
+  set(EE_TFLM_COMMIT_USED unknown)
+endif()
+if(NOT EE_TFLM_COMMIT_USED MATCHES "^[A-Za-z0-9._-]+$")
+  message(FATAL_ERROR "TFLM commit '${EE_TFLM_COMMIT_USED}' (EE_TFLM_COMMIT or ${EE_TFLM_DIR}/TFLM_COMMIT): "
+                      "use letters, digits, '.', '_' and '-' only")
+endif()
+message(STATUS "TFLite Micro: ${EE_TFLM_KERNELS_USED} kernels, commit ${EE_TFLM_COMMIT_USED}, CMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}")
 
 add_library(ee_tflm STATIC "${CMAKE_CURRENT_LIST_DIR}/tflm_runner.cc" ${EE_TFLM_SOURCES})
 target_include_directories(ee_tflm PUBLIC "${CMAKE_CURRENT_LIST_DIR}" PRIVATE "${EE_TFLM_DIR}"
@@ -60,6 +77,9 @@ target_include_directories(ee_tflm PUBLIC "${CMAKE_CURRENT_LIST_DIR}" PRIVATE "$
 target_link_libraries(ee_tflm PUBLIC ee_core)
 target_compile_definitions(ee_tflm PRIVATE TF_LITE_STATIC_MEMORY TF_LITE_DISABLE_X86_NEON
                            $<$<STREQUAL:${EE_TFLM_KERNELS_USED},cmsis_nn>:CMSIS_NN>)
+# Only the runner needs the facts: a new commit string recompiles one file, not the library.
+set_source_files_properties("${CMAKE_CURRENT_LIST_DIR}/tflm_runner.cc" PROPERTIES COMPILE_DEFINITIONS
+                            "EE_TFLM_COMMIT=\"${EE_TFLM_COMMIT_USED}\";EE_TFLM_KERNELS=\"${EE_TFLM_KERNELS_USED}\"")
 # Optimisation of the TFLM sources: -O2 (CMake's Release would give -O3) in Release builds, which
 # are the default; other build types keep their own flags unless EE_TFLM_OPT says otherwise.
 # Arm builds once defaulted to -O0 over wrong outputs at -O2 in QEMU; issue 17 reports the -O2

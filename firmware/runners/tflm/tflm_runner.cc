@@ -14,7 +14,18 @@
 #include "tensorflow/lite/micro/micro_profiler_interface.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
+// Build facts announced in `profile` (tflm.cmake passes both: the tree's commit, or "unknown", and
+// the kernels it compiled).
+#ifndef EE_TFLM_COMMIT
+#define EE_TFLM_COMMIT "unknown"
+#endif
+#ifndef EE_TFLM_KERNELS
+#define EE_TFLM_KERNELS "unknown"
+#endif
+
 namespace {
+
+const char* const kFacts[] = {"tflm-commit=" EE_TFLM_COMMIT, "tflm-kernels=" EE_TFLM_KERNELS, nullptr};
 
 enum class Profile { kKws, kVww, kIc, kAd };
 
@@ -155,5 +166,6 @@ extern "C" int ee_tflm_init(ee_runner* runner, const uint8_t* model, const char*
   runner->ctx = s;
   runner->layers = &s->layers;
   runner->arena_used_bytes = s->interpreter->arena_used_bytes();
+  runner->facts = kFacts;
   return 0;
 }

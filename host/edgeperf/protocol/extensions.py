@@ -14,6 +14,9 @@ from ..errors import ProtocolError
 LAYERS = "edgeperf-layers-1"
 ARENA = "arena-used-bytes"
 TIMING = "timing"
+#: The tflite-micro commit and kernels a TFLM runner was built with (`unknown` when the build did not know).
+TFLM_COMMIT = "tflm-commit"
+TFLM_KERNELS = "tflm-kernels"
 #: The value of `m-ext-[timing=...]` an emulator whose counter follows its instruction count prints.
 EMULATED_ICOUNT = "emulated-icount"
 
@@ -36,6 +39,17 @@ def arena_used_bytes(ext: dict[str, str | None]) -> int | None:
     """The arena the board says its model needs; None when it did not say or does not know."""
     value = ext.get(ARENA)
     return int(value) if value is not None and value.isdigit() else None
+
+
+def tflm_build(ext: dict[str, str | None]) -> dict[str, str | None] | None:
+    """{"commit", "kernels"} of a board whose TFLite Micro runner states its build; None when it states neither.
+    A value of `unknown` (or a bare name) is kept as None: the board does not know."""
+    if TFLM_COMMIT not in ext and TFLM_KERNELS not in ext:
+        return None
+    def known(name: str) -> str | None:
+        value = ext.get(name)
+        return value if value and value != "unknown" else None
+    return {"commit": known(TFLM_COMMIT), "kernels": known(TFLM_KERNELS)}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ typedef struct ee_runner {
     ee_layers *layers;
     /* Tensor arena the model needs (TFLM's arena_used_bytes()), announced in `profile`; 0 when there is none. */
     size_t arena_used_bytes;
+    /* Build facts of the runner (e.g. "tflm-commit=<sha>"), each announced in `profile` as m-ext-[<fact>];
+     * a NULL-terminated list, or NULL when there are none. */
+    const char *const *facts;
 } ee_runner;
 
 #endif
