@@ -112,6 +112,9 @@ class MonitorPort:
         self._attach()
 
     def close(self) -> None:
+        """Unplugged: the stable path goes too (as udev removes a by-id link), so a host that reopens it meanwhile
+        finds nothing rather than whatever pty the system hands out next under the old number."""
+        self.path.unlink(missing_ok=True)
         with self._lock:
             end, self._end = self._end, None
         self._alive.clear()
