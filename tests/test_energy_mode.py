@@ -89,3 +89,17 @@ def test_damaged_windows_are_measured_again_never_used(bench, tmp_path, monitor,
         assert damaged[index]["repeated"] == 1 and message in damaged[index]["faults"][0], damaged[index]
     assert len(energy["faults"]) == 3
     assert max(errors_against_truth(board, run)) < TOLERANCE
+
+
+def test_a_board_slowed_during_the_probe_is_measured_at_its_own_speed(bench, tmp_path):
+    """The probe (loop 1: one inference, slowed past the quick profile's minimum) runs 1.4x slow, as on a
+    throttled or busy board: every later loop is ~29 % off the probe's prediction, beyond the duration
+    tolerance. Two loops that agree are trusted over the probe."""
+    board = bench("lpm01a", "arduino", "--fault", "slow:1:1.4", "--timing-profile", "ideal")
+    run = run_energy(board, tmp_path / "res", "--warmups", "0")
+    energy = run["energy"]
+    first = energy["windows"][0]
+    assert first["repeated"] == 1 and "should take about" in first["faults"][0], first
+    assert [w["index"] for w in energy["windows"] if w["faults"]] == [1]
+    assert any("the two loops agree" in note for note in energy["notes"]), energy["notes"]
+    assert max(errors_against_truth(board, run)) < TOLERANCE

@@ -40,6 +40,11 @@ endif()
 file(GLOB_RECURSE EE_TFLM_SOURCES "${EE_TFLM_DIR}/tensorflow/*.cc" "${EE_TFLM_DIR}/tensorflow/*.c"
      "${EE_TFLM_DIR}/third_party/*.c" "${EE_TFLM_DIR}/third_party/*.cc")
 list(FILTER EE_TFLM_SOURCES EXCLUDE REGEX "(_test\\.cc|/examples/|/benchmarks/|/tools/)")
+# TFLM's clock is the board's microsecond counter (tflm_runner.cc defines tflite::ticks_per_second and
+# GetCurrentTimeTicks): the tree's micro_time.cc answers "no timer" (reference tree) or, in a tree made
+# for TARGET=cortex_m_generic, reads the DWT cycle counter through a CMSIS device header that the tree
+# does not carry, so it would not compile.
+list(FILTER EE_TFLM_SOURCES EXCLUDE REGEX "/tensorflow/lite/micro/(cortex_m_generic/)?micro_time\\.cc$")
 if(EE_TFLM_KERNELS_USED STREQUAL "cmsis_nn")
   # An optimised kernel replaces the reference one of the same name: both would define its op.
   file(GLOB EE_TFLM_CMSIS_KERNELS RELATIVE "${EE_TFLM_KERNEL_DIR}/cmsis_nn" "${EE_TFLM_KERNEL_DIR}/cmsis_nn/*.cc")

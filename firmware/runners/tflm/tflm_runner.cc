@@ -12,6 +12,7 @@
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/micro/micro_profiler_interface.h"
+#include "tensorflow/lite/micro/micro_time.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
 // Build facts announced in `profile` (tflm.cmake passes both: the tree's commit, or "unknown", and
@@ -22,6 +23,25 @@
 #ifndef EE_TFLM_KERNELS
 #define EE_TFLM_KERNELS "unknown"
 #endif
+
+namespace {
+
+// The layer table whose counter TFLM's clock reads (bound to the board's by the core in ee_init).
+const ee_layers* g_clock = nullptr;
+
+}  // namespace
+
+// TFLM's clock (micro_time.h) for any TFLM code that times itself: the board's microsecond counter,
+// the one m-lap-us and the layer table read. tflm.cmake leaves the tree's own micro_time.cc out.
+namespace tflite {
+
+uint32_t ticks_per_second() { return g_clock != nullptr && g_clock->micros != nullptr ? 1000000u : 0u; }
+
+uint32_t GetCurrentTimeTicks() {
+  return g_clock != nullptr && g_clock->micros != nullptr ? g_clock->micros(g_clock->user) : 0u;
+}
+
+}  // namespace tflite
 
 namespace {
 
@@ -152,6 +172,7 @@ extern "C" int ee_tflm_init(ee_runner* runner, const uint8_t* model, const char*
   resolver->AddDequantize();
   resolver->AddMean();
   ee_layers_attach(&s->layers, nullptr, nullptr);  // the core binds the board's counter in ee_init
+  g_clock = &s->layers;
   LayerProfiler* profiler = new (s->profiler_storage) LayerProfiler(&s->layers);
   s->interpreter = new (s->interpreter_storage)
       tflite::MicroInterpreter(flatbuffer, *resolver, arena, arena_size, /*resource_variables=*/nullptr, profiler);

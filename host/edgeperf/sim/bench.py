@@ -242,10 +242,12 @@ class EnergyBoard:
         if not count or self._dut is None:
             return
         # The modelled core is busy from now on; the real inferences run inside that time.
+        timed = "start" in self._pulses and "stop" not in self._pulses
         device_ns = self.timing.loop_ns(count, self._dut.buffer.loaded())
+        if timed:
+            device_ns = round(device_ns * self.plan.slowdown())
         start, end = self.timeline.activity(device_ns * 1e-9)
         middle = (start + end) / 2
-        timed = "start" in self._pulses and "stop" not in self._pulses
         # Faults are placed before the real work, so a busy machine cannot push them into the past.
         if timed and self.plan.take("glitch"):
             self.timeline.glitch(middle)

@@ -8,7 +8,7 @@ brown-outs; tests meet them here.
 
 Fields:
 * `RATE`: a probability in 0..1 (per byte, per line or per sample line);
-* `SECONDS`, `PPM`: numbers (seconds >= 0; parts per million, negative for a slow clock);
+* `SECONDS`, `PPM`, `FACTOR`: numbers (seconds >= 0; parts per million, negative for a slow clock; a factor > 0);
 * `N`: which occurrence, from 1: of the board's EVENT (counted from process start), or of the bench's
   timed loop (counted from its start across power cycles, so a fault fires once even when the host
   reboots the board); for a bench rate kind, `*` makes it permanent;
@@ -37,7 +37,9 @@ Energy bench (a loop's faults are active from its start pulse until the board ha
 * `relay-drop`, `relay-corrupt`, `relay-stray`: N:RATE: the IO manager loses or flips bytes of relayed
   lines, or prints a stray line per relayed line;
 * `hang`: N: the board stops answering mid-loop until its power is cycled;
-* `reset`: N[:STAGE]: the board reboots.
+* `reset`: N[:STAGE]: the board reboots;
+* `slow`: N:FACTOR: timed loops 1 to N take FACTOR times their modelled time, as when a board throttles or
+  a Linux board's scheduler is busy while the host probes its latency, and then runs at its own speed.
 
 Streaming wakeword bench (`python -m edgeperf.sim.sww_bench --fault`; N counts from the bench's start):
 * `i2s-drop`: N: the Nth audio block (512 samples) never reaches the DUT;
@@ -86,6 +88,7 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
         "monitor-disconnect": ("N", "SECONDS"),
         "hang": ("N",),
         "reset": ("N", "STAGE?"),
+        "slow": ("N", "FACTOR"),
     },
     "sww": {"i2s-drop": ("N",), "edge-miss": ("N",), "stall": ("N",)},
 }
@@ -112,7 +115,7 @@ class Fault:
     kind: str
     #: Which occurrence it strikes, from 1 (an EVENT on the board, a timed loop on the bench); None: always.
     when: int | None
-    #: The kind's number (RATE, SECONDS, PPM) or, for the bench's `reset`, its STAGE.
+    #: The kind's number (RATE, SECONDS, PPM, FACTOR) or, for the bench's `reset`, its STAGE.
     arg: float | str | None = None
     #: The board's DIR or EVENT.
     where: str = ""
@@ -134,8 +137,10 @@ def _number(spec: str, name: str, text: str) -> float:
         value = float(text)
     except ValueError:
         raise FaultSpecError(f"bad fault {spec!r}: {name} {text!r} is not a number") from None
-    if (name == "RATE" and not 0 <= value <= 1) or (name == "SECONDS" and value < 0):
-        raise FaultSpecError(f"bad fault {spec!r}: {name} must be {'in 0..1' if name == 'RATE' else '>= 0'}")
+    limits = {"RATE": (0 <= value <= 1, "in 0..1"), "SECONDS": (value >= 0, ">= 0"), "FACTOR": (value > 0, "> 0")}
+    ok, wanted = limits.get(name, (True, ""))
+    if not ok:
+        raise FaultSpecError(f"bad fault {spec!r}: {name} must be {wanted}")
     return value
 
 
@@ -168,7 +173,7 @@ def parse_fault(spec: str, peer: str) -> Fault:
                 raise FaultSpecError(f"bad fault {spec!r}: N must be a whole number >= 1"
                                      + (" or *" if fields[0] == "N*" else ""))
             when = int(text)
-        elif name in ("RATE", "SECONDS", "PPM"):
+        elif name in ("RATE", "SECONDS", "PPM", "FACTOR"):
             arg = _number(spec, name, text)
         elif name == "DIR":
             where = _choice(spec, name, text, DIRECTIONS)
@@ -295,6 +300,16 @@ class BenchFaultPlan:
                     self.fired_in_loop.add(kind)
                 return fault
         return None
+
+    def slowdown(self) -> float:
+        """How many times its modelled time the current timed loop takes (`slow` faults; 1.0 without)."""
+        factor = 1.0
+        with self._lock:
+            for fault in self.faults:
+                if fault.kind == "slow" and self.loop <= fault.nth:
+                    factor *= fault.number
+                    self.fired_in_loop.add("slow")
+        return factor
 
     def chance(self, kind: str) -> bool:
         """True with the active rate fault's probability (one draw per byte, line, ...)."""
