@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, kws01_subset
 
 import edgeperf
-from edgeperf.errors import ConfigError, ResultError, RunFailed
+from edgeperf.errors import ConfigError, ExitCode, ResultError, RunFailed
 
 
 def child_pids() -> set[int]:
@@ -84,8 +84,9 @@ def test_board_at_a_port_drives_a_board_already_running_and_a_failed_run_names_w
     assert result.latency_ms == result.entry["performance"]["latency"]["value"]
 
     wrong = edgeperf.board_at(running.url, "vww01", board="virtual", results=tmp_path)
-    with pytest.raises(RunFailed, match=r"runs model 'kws01', not 'vww01'.*see "):
+    with pytest.raises(RunFailed, match=r"runs model 'kws01', not 'vww01'.*see ") as refused:
         wrong.run("performance", quick=True)
+    assert refused.value.exit_code == ExitCode.CONFIG  # a wrong setting, as `edgeperf run` would exit
     failed = wrong.run("performance", quick=True, check=False)
     assert failed.error is not None and failed.error.startswith("ConfigError") and not failed.ok
     with pytest.raises(ResultError, match="has no latency: it failed"):

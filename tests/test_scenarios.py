@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -128,7 +129,12 @@ def test_singlestream_device_p90_matches_cost_model_and_host_adds_the_link(tmp_p
     expected_ms = CostModel().latency_us(inspect_model(MODELS / "kws01.tflite")) / 1000
     device_p90, host_p90 = lg["device_latency_ms"]["p90"], lg["host_e2e_latency_ms"]["p90"]
     assert abs(device_p90 - expected_ms) / expected_ms < 0.01
-    assert 0 < host_p90 - device_p90 < 40  # the link and host stack: command, result line, pty hops
+    assert host_p90 > device_p90
+    # Every query's host latency holds its device latency plus the link and host stack (command, result line,
+    # pty hops): a few ms at 921600 baud. The median is bounded, not a tail a loaded CI machine stretches.
+    per_query = lg["per_query"]
+    overheads = [h - d for h, d in zip(per_query["host_ms"], per_query["device_ms"])]
+    assert min(overheads) > 0 and statistics.median(overheads) < 40, overheads
     for name in ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "mlperf_log_accuracy.json"):
         assert (results / "kws01" / "singlestream-performance" / name).is_file()
     report = _cli("report", str(results), cwd=tmp_path)

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from .benchmarks import Benchmark, get_benchmark
-from .errors import ConfigError, ResultError, RunFailed
+from .errors import ConfigError, ExitCode, ResultError, RunFailed
 from .golden import parse_runtimes
 from .modes import Mode
 from .results import ResultsFolder
@@ -375,7 +375,8 @@ class Board:
         assert isinstance(runs, list) and records
         outcome = RunResult(records[-1], runs[-1], folder.path)
         if check and outcome.error is not None:
-            raise RunFailed(f"{outcome} (see {folder.path})")
+            kind = outcome.record.error_kind
+            raise RunFailed(f"{outcome} (see {folder.path})", ExitCode[kind.upper()] if kind else ExitCode.DEVICE)
         return outcome
 
 

@@ -122,7 +122,14 @@ class ResultsWriteError(EdgeperfError):
 
 
 class RunFailed(EdgeperfError):
-    """A run finished without a result (the board was wrong, hung, or refused): its record names why."""
+    """A run finished without a result (the board was wrong, hung, or refused): its record names why.
+
+    Its `exit_code` is the failure's own, so a lab script can tell a wrong setting (CONFIG) from a board or
+    bench that failed (DEVICE) as the command line does."""
+
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.DEVICE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class ResultError(EdgeperfError):
