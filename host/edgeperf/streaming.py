@@ -17,6 +17,14 @@ PERIOD_SPREAD_LIMIT = 0.02
 #: What the published runner's code applies after a word's end (its README says 1 s).
 DEFAULT_DELAY_S = 2.0
 DEFAULT_DEBOUNCE_S = 1.0
+#: The reference sww firmware pulses WW_DETECTED after every frame whose output 0 (int8) is above this.
+DUT_THRESHOLD = 115
+#: Frame outputs the firmware keeps for `target activations` (its 64000-byte buffer of int8); later ones are lost.
+DUT_ACTIVATION_LIMIT = 64000
+#: PROCESSING rising (and falling) edges the MLCommons interface board keeps (its MAX_FRAMES); later ones are lost.
+INTERFACE_FRAME_LIMIT = 100
+#: WW_DETECTED edges it keeps (MAX_TIMESTAMPS); it also drops an edge within 10 ms of the one before.
+INTERFACE_DETECTION_LIMIT = 10000
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,14 @@ def duty_cycle(starts: list[int], stops: list[int], tick_s: float = DUTY_TICK_S)
                      mean_period, spread, int(np.sum(periods > 1.5 * typical)))
 
 
-def expected_frames(samples: int, frame: int = 1024, stride: int = 512) -> int:
-    """Frames the DUT processes from a stream of `samples` samples (one per stride once a full frame is in)."""
-    return 0 if samples < frame else (samples - frame) // stride + 1
+def expected_frames(samples: int, stride: int = 512) -> int:
+    """Frames the DUT processes from a stream of `samples` samples: one per full DMA half-buffer of `stride`
+    samples, the first as soon as 512 samples are in (its first half is the firmware's zeroed block buffer)."""
+    return samples // stride
+
+
+def dut_pulses(outputs: list[int], threshold: int = DUT_THRESHOLD) -> int:
+    """WW_DETECTED pulses the reference firmware gave for these per-frame outputs: one per frame above the
+    threshold, and the alignment pulse on the first frame when that frame is not itself above it."""
+    above = sum(value > threshold for value in outputs)
+    return above + (1 if outputs and outputs[0] <= threshold else 0)

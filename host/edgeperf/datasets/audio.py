@@ -124,12 +124,15 @@ SWW_PREEMPHASIS, SWW_POWER_OFFSET_DB = 1 - 2 ** -5, 52.0
 
 @functools.cache
 def _sww_tables() -> tuple[np.ndarray, np.ndarray]:
-    """The Hamming window and the mel matrix, built once: the virtual board calls sww_rows for every frame."""
-    return np.hamming(SWW_WINDOW), tf_mel_matrix(SWW_WINDOW // 2 + 1, SWW_RATE, SWW_MEL_BINS, 0.0, SWW_RATE / 2)
+    """The periodic Hamming window (the firmware's table) and the mel matrix, built once: the virtual board calls
+    sww_rows for every frame."""
+    window = 0.54 - 0.46 * np.cos(2 * np.pi * np.arange(SWW_WINDOW) / SWW_WINDOW)
+    return window, tf_mel_matrix(SWW_WINDOW // 2 + 1, SWW_RATE, SWW_MEL_BINS, 0.0, SWW_RATE / 2)
 
 
 def sww_rows(emphasised_frames: np.ndarray) -> np.ndarray:
-    """Feature rows of pre-emphasised 1024-sample frames: Hamming window, power, 40 mels, dB, scaled to [0, 1]."""
+    """Feature rows of pre-emphasised 1024-sample frames: periodic Hamming window, power, 40 mels, dB, scaled to
+    [0, 1]."""
     window, mel_matrix = _sww_tables()
     power = np.abs(np.fft.rfft(emphasised_frames * window, axis=-1)) ** 2 / SWW_WINDOW
     mel = power @ mel_matrix
@@ -139,9 +142,12 @@ def sww_rows(emphasised_frames: np.ndarray) -> np.ndarray:
 def sww_features(samples: np.ndarray) -> np.ndarray:
     """(frames, 40) features in [0, 1] of 16 kHz audio in [-1, 1): one row per 1024-sample frame every 512.
 
-    Pre-emphasis (the sample before the clip counts as 0), a symmetric Hamming window, power spectrum
-    over the window length, 40 mel filters over 0..8 kHz, 10 log10, then (dB + 52) / 64 clipped to
-    [0, 1]: the training pipeline and the reference firmware's front end of the sww01 benchmark.
+    Pre-emphasis (the sample before the clip counts as 0), a periodic Hamming window
+    0.54 - 0.46 cos(2 pi n / 1024), power spectrum over the window length, 40 mel filters over
+    0..8 kHz, 10 log10, then (dB + 52) / 64 clipped to [0, 1]: the reference firmware's front end of
+    the sww01 benchmark. The reference training pipeline differs in one point, its window, which is
+    symmetric (cos(2 pi n / 1023)). The firmware's frames start 512 samples earlier (its first frame is
+    512 zeros and the first 512 samples): its rows are these of the clip with 512 zeros in front.
     """
     emphasised = samples - SWW_PREEMPHASIS * np.concatenate([[0.0], samples[:-1]])
     return sww_rows(_frames(emphasised, SWW_WINDOW, SWW_STRIDE))

@@ -114,8 +114,23 @@ class InterfaceBoard:
 
 
 def activations(lines: list[str]) -> list[int] | None:
-    """The `target activations: [...]` the DUT prints on `stop`; None when it printed none."""
-    for line in lines:
-        if line.startswith("target activations:"):
-            return [int(m.group()) for m in _INTEGER.finditer(line.partition(":")[2])]
-    return None
+    """The DUT's per-frame output 0 from its `stop` reply, or None when it printed no `target activations:`.
+
+    The sww firmware prints the header on its own line, then `[`, the values 16 to a line (each
+    followed by `, `, the last by two spaces) and `]` on a line of its own. Values on the header's
+    line are read too; the list ends at the first `]` or, if that never comes, at the reply's end
+    (`m-ready`, which `InterfaceBoard.dut` already took off).
+    """
+    header = next((i for i, line in enumerate(lines) if line.lstrip().startswith("target activations:")), None)
+    if header is None:
+        return None
+    values: list[int] = []
+    for index, line in enumerate(lines[header:]):
+        text = line.partition("target activations:")[2] if index == 0 else line
+        if text.strip() == "m-ready":
+            break
+        body, closed, _ = text.partition("]")
+        values += [int(m.group()) for m in _INTEGER.finditer(body)]
+        if closed:
+            break
+    return values

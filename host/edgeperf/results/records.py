@@ -231,7 +231,7 @@ class StreamRun:
     false_positives: int
     #: WW_DETECTED times as the interface board printed them (ms of TIM2), the alignment pulse first.
     detections_ms: list[int]
-    #: The scored detections, in stream seconds (alignment pulse = 0).
+    #: The scored detections, in stream seconds (0 = the wav's first sample; the alignment pulse taken out).
     detections_s: list[float]
     #: The truth's [start, end] of each word, in stream seconds.
     truth_windows_s: list[list[float]]
@@ -245,8 +245,11 @@ class StreamRun:
     mean_period_s: float
     period_spread: float
     throughput: float
-    #: The DUT's own count of detections (from `target activations` on `stop`), when it printed one.
-    dut_activations: int | None = None
+    #: Frames the DUT logged in its `target activations` on `stop` (output 0 of every frame it processed, at most
+    #: 64000), or None when it printed none.
+    dut_frames: int | None = None
+    #: Of those, the frames above the firmware's threshold (115): each one a WW_DETECTED pulse.
+    dut_frames_above_threshold: int | None = None
     #: The duty-cycle trace for the report: (start, stop) in stream seconds, at most a few thousand.
     trace_s: list[list[float]] = field(default_factory=list)
     power_mw: float | None = None

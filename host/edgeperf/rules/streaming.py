@@ -21,16 +21,23 @@ from ..results.records import RuleCheck, StreamingEnergyResult, StreamingResult,
 from ..streaming import (
     DEFAULT_DEBOUNCE_S,
     DEFAULT_DELAY_S,
+    DUT_ACTIVATION_LIMIT,
+    DUT_THRESHOLD,
     DUTY_TICK_S,
+    INTERFACE_DETECTION_LIMIT,
+    INTERFACE_FRAME_LIMIT,
     PERIOD_SPREAD_LIMIT,
+    dut_pulses,
     duty_cycle,
     expected_frames,
     score_detections,
 )
 from .progress import Progress
 
-#: The alignment pulse on WW_DETECTED marks the first full frame: 1024 samples (64 ms) into the wav.
-FIRST_FRAME_S = 1024 / 16000
+#: The firmware's first frame is complete 512 samples (32 ms) into the wav: its block buffer starts zeroed, so
+#: that frame is 512 zeros and the wav's first 512 samples. Its PROCESSING edge rises then, and the alignment
+#: pulse on WW_DETECTED follows that frame's inference.
+FIRST_FRAME_S = 512 / 16000
 #: How far the alignment pulse may lie from the first PROCESSING edge and still be taken for it.
 ALIGNMENT_TOLERANCE_MS = 100
 #: How far a scaled virtual bench may fall behind its time scale before `play` counts as stalled: on a busy host
@@ -69,14 +76,23 @@ class StreamCapture(Protocol):
 
 
 def _align(detections_ms: list[int], starts: list[int], warnings: list[str]) -> tuple[float, list[int]]:
-    """The stream's origin in TIM2 ms and the detections left to score once the alignment pulse is taken out."""
+    """The stream's origin (the wav's first sample) in TIM2 ms, and the detections left to score once the
+    alignment pulse is taken out.
+
+    The first PROCESSING rise marks the first frame's completion, FIRST_FRAME_S into the wav, to a 10 us
+    tick; the alignment pulse comes after that frame's inference, so it is recognised (within
+    ALIGNMENT_TOLERANCE_MS of the rise) and removed, but the origin is taken from the rise. Without
+    PROCESSING edges the pulse stands for the rise (late by the first frame's processing time).
+    """
     first_frame_ms = starts[0] * DUTY_TICK_S * 1000 if starts else None
-    if detections_ms and (first_frame_ms is None or abs(detections_ms[0] - first_frame_ms) <= ALIGNMENT_TOLERANCE_MS):
-        return detections_ms[0] - FIRST_FRAME_S * 1000, detections_ms[1:]
+    pulse = bool(detections_ms) and (first_frame_ms is None or
+                                     abs(detections_ms[0] - first_frame_ms) <= ALIGNMENT_TOLERANCE_MS)
     if first_frame_ms is not None:
-        warnings.append("no WW_DETECTED alignment pulse at the first frame (an edge was lost): the stream is aligned "
-                        "on the first PROCESSING edge")
-        return first_frame_ms - FIRST_FRAME_S * 1000, detections_ms
+        if not pulse:
+            warnings.append("no WW_DETECTED alignment pulse after the first frame (an edge was lost)")
+        return first_frame_ms - FIRST_FRAME_S * 1000, detections_ms[1:] if pulse else detections_ms
+    if pulse:  # no PROCESSING edge at all: the frame check warns of it
+        return detections_ms[0] - FIRST_FRAME_S * 1000, detections_ms[1:]
     warnings.append("neither an alignment pulse nor a PROCESSING edge: the DUT processed no audio")
     return 0.0, detections_ms
 
@@ -91,22 +107,43 @@ def _frame_warnings(frames: int, expected: int, spread: float, long_periods: int
         warnings.append(f"the frame period varies by {spread * 100:.1f} % (more than {PERIOD_SPREAD_LIMIT * 100:g} %)")
 
 
+def _dut_warnings(outputs: list[int], detections: int, rising: int | None, warnings: list[str]) -> None:
+    """What the DUT's own per-frame outputs say about the pins the interface board timestamped (`rising`: the
+    PROCESSING rises it kept, None when its capture was full and cannot be compared)."""
+    if len(outputs) >= DUT_ACTIVATION_LIMIT:
+        return  # the firmware's log is full: it says nothing about the frames after it
+    if rising is not None and len(outputs) != rising:
+        warnings.append(f"the DUT logged {len(outputs)} frames but the interface board timestamped {rising} "
+                        "PROCESSING pulses: PROCESSING edges were lost or spurious")
+    pulses = dut_pulses(outputs)
+    if pulses != detections and detections < INTERFACE_DETECTION_LIMIT:
+        above = pulses - (1 if outputs and outputs[0] <= DUT_THRESHOLD else 0)
+        warnings.append(f"the DUT pulsed WW_DETECTED {pulses} times ({above} frames above {DUT_THRESHOLD}, plus "
+                        f"the alignment pulse unless the first frame was one) but the interface board timestamped "
+                        f"{detections}: WW_DETECTED edges were lost or spurious")
+
+
 def score_stream(stream: StreamTruth, settings: StreamingSettings, detections_ms: list[int], starts: list[int],
-                 stops: list[int], dut_count: int | None) -> StreamRun:
-    """Everything one stream's pins and truth say, with a warning for every sign of damage."""
+                 stops: list[int], dut_outputs: list[int] | None) -> StreamRun:
+    """Everything one stream's pins, the DUT's `target activations` (None if it printed none) and the truth say,
+    with a warning for every sign of damage."""
     warnings: list[str] = []
     origin_ms, scored = _align(detections_ms, starts, warnings)
     times = [round((d - origin_ms) / 1000, 6) for d in scored]
     score = score_detections(times, list(stream.windows_s), settings.delay_s, settings.debounce_s)
     cycle = duty_cycle(starts, stops)
     expected = expected_frames(stream.samples)
-    _frame_warnings(cycle.frames, expected, cycle.period_spread, cycle.long_periods, warnings)
-    if dut_count is not None and dut_count != len(scored):
-        warnings.append(f"the DUT reported {dut_count} detections but the interface board timestamped {len(scored)}: "
-                        "WW_DETECTED edges were lost or spurious")
+    # The MLCommons interface board keeps only its first INTERFACE_FRAME_LIMIT PROCESSING edges: past them only
+    # the DUT's own log counts the frames (the period checks see the edges kept).
+    capped = len(starts) == INTERFACE_FRAME_LIMIT and dut_outputs is not None and len(dut_outputs) > len(starts)
+    counted = len(dut_outputs) if capped and dut_outputs is not None else cycle.frames
+    _frame_warnings(counted, expected, cycle.period_spread, cycle.long_periods, warnings)
+    if dut_outputs is not None:
+        _dut_warnings(dut_outputs, len(detections_ms), None if capped else len(starts), warnings)
     origin_tick = origin_ms / 1000 / DUTY_TICK_S
     trace = [[round((a - origin_tick) * DUTY_TICK_S, 6), round((b - origin_tick) * DUTY_TICK_S, 6)]
              for a, b in zip(sorted(starts)[:TRACE_FRAMES], sorted(stops)[:TRACE_FRAMES])]
+    above = None if dut_outputs is None else sum(value > DUT_THRESHOLD for value in dut_outputs)
     return StreamRun(wav_file=stream.wav_file, length_s=stream.length_s, words=len(stream.windows_s),
                      official=stream.official, true_positives=score.true_positives,
                      false_negatives=score.false_negatives, false_positives=score.false_positives,
@@ -114,7 +151,8 @@ def score_stream(stream: StreamTruth, settings: StreamingSettings, detections_ms
                      truth_windows_s=[list(w) for w in stream.windows_s], word_hits=score.word_hits,
                      false_positive_s=score.false_times, frames_expected=expected, frames_processed=cycle.frames,
                      duty_cycle=cycle.duty_cycle, mean_processing_s=cycle.mean_on_s, mean_period_s=cycle.mean_period_s,
-                     period_spread=cycle.period_spread, throughput=cycle.throughput, dut_activations=dut_count,
+                     period_spread=cycle.period_spread, throughput=cycle.throughput,
+                     dut_frames=None if dut_outputs is None else len(dut_outputs), dut_frames_above_threshold=above,
                      trace_s=trace, warnings=warnings)
 
 
@@ -131,8 +169,7 @@ def play_stream(board: InterfaceBoard, stream: StreamTruth, settings: StreamingS
     energy = capture.end() if capture is not None else None
     detections = board.detections_ms()
     starts, stops = board.duty_cycle_ticks()
-    listed = activations(stopped)
-    run = score_stream(stream, settings, detections, starts, stops, None if listed is None else len(listed))
+    run = score_stream(stream, settings, detections, starts, stops, activations(stopped))
     if energy is not None:
         joules, seconds = energy
         run.energy_uj, run.power_mw = joules * 1e6, joules / seconds * 1e3 if seconds > 0 else 0.0

@@ -10,10 +10,18 @@ on a separate I2S wire, and pins. Both wires are sockets inherited from the benc
   stream's first sample, derived from the I2S sample clock, so scaled wall time never moves them), and
   TIMESTAMP pulses (the bench stamps those on arrival, they frame an energy capture).
 
+As the reference firmware's DMA callback does, every 512 received samples (one SAI half-buffer) make
+a frame: the block buffer (1024 samples, zeroed on `start`) shifts by 512 and takes them, so the first
+frame is 512 zeros and the wav's first 512 samples; the model input (zeroed on `start`, int8 0) takes
+the frame's feature row; after the inference WW_DETECTED pulses whenever output 0 is above 115, and on
+the first frame of a recording (the alignment pulse). There is no debounce on the DUT: a word pulses on
+every frame above the threshold, and the host debounces when it scores. Output 0 of every frame is kept
+for `target activations` (at most 64000), printed on `stop` as the firmware prints it.
+
 Device time of a frame: it is ready once its last sample arrived; its processing takes the cost
 model's time for the model (calibrated, see docs/virtual-bench.md) plus the front end, varied by the
 timing profile. A frame that becomes ready while the core is more than one frame behind is dropped,
-as a real DMA ring overwrites it.
+as a real DMA ring overwrites it (it never reaches the block buffer).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import numpy as np
 from ..errors import EdgeperfError
 from ..modelinfo import ModelInfo
 from ..runtimes import TflmRunner
+from ..streaming import DUT_ACTIVATION_LIMIT, DUT_THRESHOLD
 from .cost_model import CostModel
 from .sww_features import FRAME, RATE, STRIDE, FeatureBuffer
 from .timing import DEFAULT_PROFILE, PROFILES, TimingModel, TimingProfile, timing_profile
@@ -41,9 +50,9 @@ PIN_EVENT = struct.Struct("<Bq")
 PROCESSING_RISE, PROCESSING_FALL, WW_DETECTED, TIMESTAMP = 0, 1, 2, 3
 NS_PER_SAMPLE = 1_000_000_000 // RATE  # 62 500 ns, exact
 EE_CMD_SIZE = 1028
-DETECT_THRESHOLD = 115
-#: Frames after a detection in which another is suppressed: the reference's one-second style debounce.
-DEBOUNCE_SAMPLES = RATE
+DETECT_THRESHOLD = DUT_THRESHOLD
+#: The firmware prints `target activations` values 16 to a line.
+ACTIVATIONS_PER_LINE = 16
 #: The front end per frame (pre-emphasis, window, 1024-point real FFT, 40 mel sums, logs), in core cycles.
 FEATURE_CYCLES = 60_000
 #: The cost model over-counts this model's 1x1 convolutions: fitted to the published v1.3 NUCLEO-L4R5ZI result
@@ -83,52 +92,60 @@ class SwwCore:
         self.timing = timing
         self.frame_extra_ns = frame_extra_ns
         self.pins: list[tuple[int, int]] = []
+        self.previous = 0
         self.reset()
 
     def reset(self) -> None:
+        """`start`: zeroed block buffer and model input, the first-frame flag set, the activation log emptied."""
         self.features = FeatureBuffer(self.runner.input.scale, self.runner.input.zero_point)
-        self.buffer = np.zeros(0, dtype=np.int16)
-        self.buffer_start = 0
-        self.next_frame = 0
+        self.block = np.zeros(FRAME, dtype=np.int16)
+        # `previous` (the sample before the frame, for the pre-emphasis) is kept: in the firmware it is a static
+        # of the front end that `start` leaves alone.
+        self.pending = np.zeros(0, dtype=np.int16)
+        self.next_sample = 0
         self.busy_until = 0
-        self.last_detection: int | None = None
+        self.first_frame = True
         self.activations: list[int] = []
 
     def audio(self, index: int, samples: np.ndarray) -> None:
-        """A block of mono samples starting at stream sample `index`; a gap loses the frames across it."""
-        if index != self.buffer_start + len(self.buffer):
-            self.buffer, self.buffer_start = samples, index
-            self.next_frame = max(self.next_frame, -(-index // STRIDE))
-        else:
-            self.buffer = np.concatenate((self.buffer, samples))
-        while self.next_frame * STRIDE + FRAME <= self.buffer_start + len(self.buffer):
-            self._frame(self.next_frame)
-            self.next_frame += 1
-        keep = max(0, self.next_frame * STRIDE - 1 - self.buffer_start)
-        self.buffer, self.buffer_start = self.buffer[keep:], self.buffer_start + keep
+        """A block of mono samples starting at stream sample `index`; each 512 samples in make one frame. A gap
+        loses the half-buffer it cuts into."""
+        if index != self.next_sample:
+            self.pending = self.pending[:0]
+        self.pending = np.concatenate((self.pending, samples))
+        self.next_sample = index + len(samples)
+        while len(self.pending) >= STRIDE:
+            chunk, self.pending = self.pending[:STRIDE], self.pending[STRIDE:]
+            self._frame(chunk, self.next_sample - len(self.pending))
 
-    def _frame(self, k: int) -> None:
-        offset = k * STRIDE - self.buffer_start
-        frame = self.buffer[offset: offset + FRAME]
-        previous = int(self.buffer[offset - 1]) if offset > 0 else 0
-        ready = (k * STRIDE + FRAME) * NS_PER_SAMPLE
+    def _frame(self, chunk: np.ndarray, end_sample: int) -> None:
+        ready = end_sample * NS_PER_SAMPLE
         start = max(ready, self.busy_until)
-        rows = self.features.push(frame, previous)
         if start - ready > STRIDE * NS_PER_SAMPLE:
-            return  # the core is more than a frame behind: the DMA ring overwrote this frame
-        end = start + int(self.timing.loop_ns(1, frame.tobytes()) + self.frame_extra_ns)
+            return  # the core is more than a frame behind: the DMA ring overwrote this half-buffer
+        self.block = np.concatenate((self.block[STRIDE:], chunk))
+        rows = self.features.push(self.block, self.previous)
+        self.previous = int(self.block[STRIDE - 1])
+        end = start + int(self.timing.loop_ns(1, self.block.tobytes()) + self.frame_extra_ns)
         self.busy_until = end
         self.pins.append((PROCESSING_RISE, start))
-        if k == 0:
-            self.pins.append((WW_DETECTED, start))  # the alignment pulse on the first frame
         score = int(self.runner.invoke(rows)[0])
-        samples = k * STRIDE
-        if score > DETECT_THRESHOLD and (self.last_detection is None or
-                                         samples - self.last_detection >= DEBOUNCE_SAMPLES):
-            self.last_detection = samples
-            self.activations.append(k)
-            self.pins.append((WW_DETECTED, end))
+        if score > DETECT_THRESHOLD or self.first_frame:
+            self.pins.append((WW_DETECTED, end))  # the first frame's is the alignment pulse
+            self.first_frame = False
+        if len(self.activations) < DUT_ACTIVATION_LIMIT:
+            self.activations.append(score)
         self.pins.append((PROCESSING_FALL, end))
+
+
+def activation_lines(values: list[int]) -> list[str]:
+    """`target activations:` as the firmware prints it: `[` and 16 values a line (`v, `, the last `v  `), then `]`."""
+    lines = []
+    for first in range(0, len(values), ACTIVATIONS_PER_LINE):
+        part = values[first: first + ACTIVATIONS_PER_LINE]
+        text = "".join(f"{v}{' ' if first + i == len(values) - 1 else ','} " for i, v in enumerate(part))
+        lines.append(("[" if first == 0 else "") + text)
+    return ["target activations: ", *lines, "]"] if lines else ["target activations: ", "[]"]
 
 
 class SwwFirmware:
@@ -172,14 +189,21 @@ class SwwFirmware:
         elif verb == "profile":
             self.say(f"m-profile-[{FW_VERSION}]", "m-model-[sww01]")
         elif verb == "start":
-            self.core.reset()
-            self.streaming = True
-            self.pulse(TIMESTAMP)
+            if self.streaming:
+                self.say("I2S Rx currently in progress. Ignoring request")
+            else:
+                self.core.reset()
+                self.streaming = True
+                self.say("Listening for I2S data ... ")
+                self.pulse(TIMESTAMP)
+                self.say("DMA receive initiated.")
         elif verb == "stop":
             if self.streaming:
                 self.pulse(TIMESTAMP)
-            self.streaming = False
-            self.say("Streaming stopped.", f"target activations: [{', '.join(map(str, self.core.activations))}]")
+                self.streaming = False
+                self.say("Streaming stopped.", *activation_lines(self.core.activations))
+            else:
+                self.say("I2S is already idle.  Ignoring stop request")
         elif verb == "help":
             self.say("name profile start stop help")
         else:

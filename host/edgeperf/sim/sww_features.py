@@ -2,12 +2,14 @@
 
 The reference firmware computes, for every 1024-sample frame (a 512-sample stride at 16 kHz), 40
 log mel filterbank energies and keeps the last 30 rows as the model's [1,30,1,40] input. This is
-`datasets.audio.sww_features` (what the bundled model was trained on) computed frame by frame as
-audio arrives, with its constants; it follows the reference training pipeline's `lfbe` definition
-(written out in docs/virtual-bench.md):
-pre-emphasis 1 - 2^-5 across frames (the sample before each frame is kept), a symmetric Hamming window, power spectrum |X|^2 / 1024,
-40 HTK-mel triangles over 0..8 kHz, 10*log10, then (dB + 52) / 64 clipped to [0, 1], quantized with
-the model's input scale and zero point, truncating toward zero as the reference evaluation does.
+`datasets.audio.sww_features` computed frame by frame as audio arrives, with its constants, as the
+firmware's `th_compute_lfbe_f32` computes it (written out in docs/virtual-bench.md): pre-emphasis
+1 - 2^-5 across frames (the sample before each frame is kept), a periodic Hamming window, power
+spectrum |X|^2 / 1024, 40 HTK-mel triangles over 0..8 kHz, 10*log10, then (dB + 52) / 64 clipped to
+[0, 1], quantized with the model's input scale and zero point, truncating toward zero as the
+firmware's cast does. One difference is kept: the firmware casts to int8 without clipping (out of
+range wraps, undefined in C); here the value is clipped to [-128, 127]. It only matters for a model
+whose input scale puts 1.0 above 255 steps.
 """
 
 from __future__ import annotations
@@ -32,12 +34,17 @@ def frame_row(samples: np.ndarray, previous: int = 0) -> np.ndarray:
 
 
 class FeatureBuffer:
-    """The last 30 rows, quantized for the model: what the DUT hands to TFLite Micro for each frame."""
+    """The last 30 rows, quantized for the model: what the DUT hands to TFLite Micro for each frame.
 
-    def __init__(self, scale: float, zero_point: int) -> None:
+    They start as int8 0, as the firmware zeroes its model input on `start` (not the zero point, which
+    for the official model is -128, the quantized 0.0): until 30 frames are in, the oldest rows stand for
+    a feature of (0 - zero point) x scale (0.47 for the official model), not silence.
+    """
+
+    def __init__(self, scale: float, zero_point: int, fill: int = 0) -> None:
         self.scale = scale
         self.zero_point = zero_point
-        self.rows = np.full((ROWS, MEL_BINS), zero_point, dtype=np.int8)
+        self.rows = np.full((ROWS, MEL_BINS), fill, dtype=np.int8)
 
     def push(self, samples: np.ndarray, previous: int = 0) -> np.ndarray:
         """Add one frame's row; returns the [30, 40] int8 input, oldest row first."""

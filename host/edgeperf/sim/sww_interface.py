@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..streaming import INTERFACE_DETECTION_LIMIT
 from .faults import Fault
 from .iomanager import BOARD_TABLE, IoManagerEmulator
 from .power import Timeline
 from .sww_board import BLOCK_HEADER, NS_PER_SAMPLE, PIN_EVENT, PROCESSING_FALL, PROCESSING_RISE, TIMESTAMP, WW_DETECTED
-from .sww_features import FRAME, RATE
+from .sww_features import RATE, STRIDE
 
 #: One DMA half-buffer of the SAI: the unit the interface board clocks out (and the `i2s-drop` fault loses).
 BLOCK_SAMPLES = 512
@@ -151,7 +152,7 @@ class SwwInterfaceBoard(IoManagerEmulator):
             self.clock.sleep_until(start_s + (first + len(block)) / RATE)
             if not self.sww_faults.strikes("i2s-drop"):
                 self.i2s.sendall(BLOCK_HEADER.pack(first, len(block)) + block.astype("<i2").tobytes())
-        last_frame_ns = ((len(samples) - FRAME) // BLOCK_SAMPLES * BLOCK_SAMPLES) * NS_PER_SAMPLE
+        last_frame_ns = (len(samples) // STRIDE * STRIDE) * NS_PER_SAMPLE  # the last frame's PROCESSING rise
         deadline = time.monotonic() + SETTLE_WALL_S
         while self.progress_ns < last_frame_ns and time.monotonic() < deadline:
             self._drain_pins(timeout=0.005)
@@ -200,8 +201,11 @@ class SwwInterfaceBoard(IoManagerEmulator):
         if self.clock.hold is not None:
             self.clock.hold = max(self.clock.hold, start_s + ns / 1e9)
         if pin == WW_DETECTED:
-            if not self.sww_faults.strikes("edge-miss"):
-                self.detections.append(self.play_start_ms + ns // 1_000_000)
+            ms = self.play_start_ms + ns // 1_000_000
+            # As the real board's ISR: an edge within 10 ms of the last one kept, or past its array, is not kept.
+            if not self.sww_faults.strikes("edge-miss") and len(self.detections) < INTERFACE_DETECTION_LIMIT and \
+                    (not self.detections or ms - self.detections[-1] > 10):
+                self.detections.append(ms)
         elif pin == PROCESSING_RISE:
             self.starts.append(self.play_start_ms * 100 + ns // 10_000)
             self._rise_s = start_s + ns / 1e9
