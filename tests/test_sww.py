@@ -125,6 +125,7 @@ def test_performance_run_scores_the_stream_against_its_truth(dataset: Path, tmp_
         == ("4", "1", "1")
     assert re.search(r"Average duty cycle: [\d.]+", text) and re.search(r"Estimated throughput: [\d.]+ inf\./sec\.", text)
     assert "within 2 s after a word's end" in text
+    assert f"the DUT logged 812 frames, {stream['dut_frames_above_threshold']} above its threshold" in text
     report = write_report(tmp_path / "r").read_text()
     assert "sww_test_stream.wav" in report and "detections against the truth windows" in report
     exported = export(tmp_path / "r", tmp_path / "sub", "open", "org", "virt").written

@@ -216,6 +216,8 @@ def streaming_text(result: StreamingResult) -> str:
             lines.append(f"  Power         : {s.power_mw:.4f} mW")
         lines.append(f"    {s.frames_processed} frames processed of {s.frames_expected} expected; a detection counts "
                      f"within {delay:g} s after a word's end")
+        if s.dut_frames is not None:
+            lines.append(f"    the DUT logged {s.dut_frames} frames, {s.dut_frames_above_threshold} above its threshold")
         lines += [f"    WARNING: {w}" for w in s.warnings]
     lines.append(f"{_stamp()} edgeperf: {result.verdict}")
     return "\n".join(lines) + "\n"
